@@ -1,0 +1,237 @@
+"""The command line: ``watchfloor``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from watchfloor import __version__
+from watchfloor.config import SiteConfig, SiteConfigError, load_site, redact
+
+app = typer.Typer(
+    help="Watchfloor: video event response for physical security.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
+camera_app = typer.Typer(help="Cameras: the camera simulator.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(camera_app, name="camera")
+
+SiteArg = Annotated[Path, typer.Argument(help="The site file (YAML).")]
+
+
+class _RedactingFilter(logging.Filter):
+    """Keeps passwords in URLs out of every log line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Log to stderr with time stamps; passwords in URLs are replaced by ***."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.addFilter(_RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("libav").setLevel(logging.ERROR)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"watchfloor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log debugging detail.")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    """Watchfloor: video event response for physical security."""
+    setup_logging(verbose)
+
+
+def _site(path: Path) -> SiteConfig:
+    try:
+        return load_site(path)
+    except SiteConfigError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+
+
+def _open_db(site: SiteConfig) -> Any:
+    from watchfloor.models.database import Database, DatabaseError
+
+    try:
+        return Database.open(site.database_url)
+    except DatabaseError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _when(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r} is not an ISO 8601 time such as 2026-12-03T10:15:00Z"
+        ) from exc
+    if value.tzinfo is None:
+        raise typer.BadParameter(
+            f"{text!r} has no time zone; add Z for UTC or an offset like +01:00"
+        )
+    return value.astimezone(UTC)
+
+
+@db_app.command("upgrade")
+def db_upgrade(site_file: SiteArg) -> None:
+    """Bring the database schema up to date (also done on every start)."""
+    from watchfloor.models.database import current_revision
+
+    site = _site(site_file)
+    db = _open_db(site)
+    typer.echo(f"database at revision {current_revision(db.engine)}")
+    db.close()
+
+
+@app.command()
+def record(
+    site_file: SiteArg,
+    seconds: Annotated[
+        float | None,
+        typer.Option("--for", help="Stop after this many seconds (default: Ctrl-C)."),
+    ] = None,
+) -> None:
+    """Run ingest and recording alone, printing each camera's status as it changes."""
+    from watchfloor.ingest.service import IngestService
+    from watchfloor.ingest.status import CameraStatus
+
+    site = _site(site_file)
+    if not site.cameras:
+        typer.echo("the site has no cameras yet; nothing to record")
+        return
+    db = _open_db(site)
+
+    def show(status: CameraStatus) -> None:
+        stamp = datetime.now(UTC).strftime("%H:%M:%S")
+        typer.echo(f"{stamp} {status.describe()}")
+
+    service = IngestService(site, db, on_status=show)
+    stop = _stop_event()
+    service.start()
+    try:
+        stop.wait(seconds)
+    finally:
+        service.stop()
+        _print_recorded(db, since=None)
+        db.close()
+
+
+def _stop_event() -> threading.Event:
+    """An event set by Ctrl-C or SIGTERM, for a clean shutdown."""
+    stop = threading.Event()
+
+    def handler(signum: int, _frame: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+    return stop
+
+
+def _print_recorded(db: Any, since: datetime | None) -> None:
+    from sqlalchemy import func, select
+
+    from watchfloor.models import Segment
+
+    with db.session() as session:
+        rows = session.execute(
+            select(
+                Segment.camera,
+                func.count(),
+                func.sum(Segment.bytes),
+                func.min(Segment.start),
+                func.max(Segment.end),
+            ).group_by(Segment.camera)
+        ).all()
+    if not rows:
+        typer.echo("no segments recorded")
+    for camera, count, size, _first, _last in rows:
+        typer.echo(f"{camera}: {count} segments, {size / 1e6:.1f} MB recorded")
+
+
+@app.command()
+def clip(
+    site_file: SiteArg,
+    camera: Annotated[str, typer.Argument(help="Camera name.")],
+    start: Annotated[str, typer.Option(help="Start, ISO 8601 with zone.")],
+    end: Annotated[str, typer.Option(help="End, ISO 8601 with zone.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the MP4 (default: media/clips).")
+    ] = None,
+) -> None:
+    """Cut one MP4 clip from the recordings of a camera, by stream copy."""
+    from watchfloor.media.clips import ClipError, cut_clip
+
+    site = _site(site_file)
+    try:
+        site.camera(camera)
+    except SiteConfigError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    db = _open_db(site)
+    try:
+        result = cut_clip(db, site.media_dir, camera, _when(start), _when(end), out)
+    except ClipError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.close()
+    typer.echo(f"clip written: {result.path}")
+    typer.echo(f"duration {result.duration_s:.1f} s, sha256 {result.sha256}")
+    if result.missing:
+        typer.secho(f"footage missing: {result.missing}", fg="yellow")
+
+
+@camera_app.command("simulate")
+def camera_simulate(
+    videos: Annotated[
+        list[str], typer.Argument(help="NAME=VIDEO pairs, one per simulated camera.")
+    ],
+    port: Annotated[int, typer.Option(help="RTSP port.")] = 8554,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+) -> None:
+    """Serve video files as live H.264 RTSP cameras, looping at real-time pace."""
+    from watchfloor.ingest import simulator
+
+    try:
+        paths = simulator.parse_video_args(videos)
+    except ValueError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    for name in paths:
+        typer.echo(f"serving {name} at rtsp://{host}:{port}/{name}")
+    simulator.serve(paths, port=port, host=host)

@@ -1,0 +1,354 @@
+"""The site file: its schema, loading with line-numbered errors, and secrets."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)[^@\s/]*@")
+
+
+class SiteConfigError(ValueError):
+    """The site file cannot be used; the message says where and why."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IngestSettings(_Model):
+    """How camera workers talk to their streams."""
+
+    open_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds to wait for a stream to open."
+    )
+    read_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds without data after which a stream counts as stalled "
+        "(a stall is noticed within about twice this).",
+    )
+    rtsp_transport: str = Field(
+        "tcp",
+        pattern="^(tcp|udp)$",
+        description="RTSP transport: 'tcp' (default, robust) or 'udp'.",
+    )
+    backoff_initial_s: float = Field(
+        1.0, gt=0, description="First wait before reconnecting a failed camera."
+    )
+    backoff_max_s: float = Field(
+        30.0, gt=0, description="Longest wait between reconnection attempts."
+    )
+    frame_queue: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Frames buffered per consumer; when a consumer is slow the "
+        "oldest frame is dropped, never the stream.",
+    )
+
+
+class RecordingSettings(_Model):
+    """How footage is written to disk."""
+
+    segment_s: float = Field(
+        10.0,
+        ge=1,
+        le=3600,
+        description="Target length of a recorded segment; segments are cut at "
+        "the first key frame after this many seconds.",
+    )
+    retention_days: float = Field(
+        7.0, gt=0, description="Default age after which segments are removed."
+    )
+    quota_gb: float | None = Field(
+        None,
+        gt=0,
+        description="Most gigabytes of recordings kept in the media directory; "
+        "the oldest segments go first. None: no quota.",
+    )
+    min_free_gb: float = Field(
+        0.2,
+        ge=0,
+        description="Recording pauses while the media disk has less free space "
+        "than this, and resumes when space returns.",
+    )
+
+
+class StorageSettings(_Model):
+    """Where the media directory and the database are."""
+
+    media: Path = Field(
+        Path("media"),
+        description="Directory for recordings, clips and snapshots; relative "
+        "paths are relative to the site file.",
+    )
+    database: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database. Default: SQLite file "
+        "'watchfloor.db' in the media directory.",
+    )
+
+
+class CameraConfig(_Model):
+    """One camera of the site."""
+
+    name: Annotated[str, Field(pattern=CAMERA_NAME)] = Field(
+        description="Short unique name: letters, digits, '-' and '_'."
+    )
+    url: str = Field(
+        description="Stream to analyse: rtsp://, rtsps://, http(s):// or a "
+        "local video file (played at real-time pace, looping)."
+    )
+    record_url: str | None = Field(
+        None,
+        description="Stream to record, when the camera offers a main stream "
+        "beside the one analysed. Default: record 'url'.",
+    )
+    fps: float | None = Field(
+        None,
+        gt=0,
+        le=120,
+        description="Frames per second handed to analysis. Default: every frame.",
+    )
+    record: bool = Field(True, description="Record this camera's footage.")
+    retention_days: float | None = Field(
+        None, gt=0, description="Overrides recording.retention_days."
+    )
+
+    @property
+    def safe_url(self) -> str:
+        """The analysis URL with any password replaced by ``***``."""
+        return redact(self.url)
+
+
+class SiteConfig(_Model):
+    """A whole site file."""
+
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    cameras: list[CameraConfig] = Field(
+        default_factory=list, description="The site's cameras; may be empty."
+    )
+
+    @model_validator(mode="after")
+    def _unique_camera_names(self) -> SiteConfig:
+        seen: set[str] = set()
+        for camera in self.cameras:
+            if camera.name in seen:
+                raise ValueError(f"camera name {camera.name!r} is used twice")
+            seen.add(camera.name)
+        return self
+
+    def camera(self, name: str) -> CameraConfig:
+        """The camera called ``name``.
+
+        Raises:
+            SiteConfigError: No camera has that name.
+        """
+        for camera in self.cameras:
+            if camera.name == name:
+                return camera
+        known = ", ".join(c.name for c in self.cameras) or "none"
+        raise SiteConfigError(f"no camera named {name!r}; the site has: {known}")
+
+    @property
+    def media_dir(self) -> Path:
+        return self.storage.media
+
+    @property
+    def database_url(self) -> str:
+        if self.storage.database:
+            return self.storage.database
+        return f"sqlite:///{(self.storage.media / 'watchfloor.db').resolve()}"
+
+
+def redact(text: str) -> str:
+    """Replace every password inside URLs in ``text`` with ``***``.
+
+    Example:
+        >>> redact("rtsp://admin:secret@10.0.0.5/live")
+        'rtsp://admin:***@10.0.0.5/live'
+    """
+    return _URL_PASSWORD.sub(r"\g<head>***@", text)
+
+
+def is_local_file(url: str) -> bool:
+    """Whether a camera URL names a local file rather than a network stream."""
+    scheme = urlsplit(url).scheme.lower()
+    return scheme in ("", "file") or (len(scheme) == 1 and os.name == "nt")
+
+
+def local_path(url: str) -> Path:
+    """The filesystem path of a local-file camera URL."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() == "file":
+        return Path(urlunsplit(("", "", parts.path, "", "")))
+    return Path(url)
+
+
+def load_site(path: Path | str, environ: dict[str, str] | None = None) -> SiteConfig:
+    """Read and validate a site file.
+
+    ``${VAR}`` (or ``${VAR:-default}``) in any string value is replaced from the
+    environment. Relative paths are resolved against the site file's folder.
+
+    Raises:
+        SiteConfigError: The file is missing, is not YAML, refers to an unset
+            variable or breaks the schema; the message names the key and line.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SiteConfigError(f"cannot read site file {path}: {exc.strerror}") from exc
+    return parse_site(text, source=str(path), base_dir=path.parent, environ=environ)
+
+
+def parse_site(
+    text: str,
+    source: str = "<site>",
+    base_dir: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> SiteConfig:
+    """Validate site-file text; see :func:`load_site`."""
+    env = os.environ if environ is None else environ
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        raise SiteConfigError(f"{source}: not valid YAML: {exc}") from exc
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SiteConfigError(f"{source}: the site file must be a mapping of keys")
+
+    lines: dict[tuple[str | int, ...], int] = {}
+    if root is not None:
+        _note_lines(root, (), lines)
+    data = _expand_all(data, (), lines, env, source)
+
+    try:
+        site = SiteConfig.model_validate(data)
+    except ValidationError as exc:
+        raise SiteConfigError(_describe(exc, source, lines, data)) from exc
+
+    if base_dir is not None and not site.storage.media.is_absolute():
+        site.storage.media = (base_dir / site.storage.media).resolve()
+    if base_dir is not None:
+        for camera in site.cameras:
+            for attr in ("url", "record_url"):
+                url = getattr(camera, attr)
+                if url and is_local_file(url) and not local_path(url).is_absolute():
+                    setattr(camera, attr, str((base_dir / local_path(url)).resolve()))
+    return site
+
+
+def _note_lines(
+    node: yaml.Node,
+    path: tuple[str | int, ...],
+    lines: dict[tuple[str | int, ...], int],
+) -> None:
+    """Record the line of every key and item, for error messages."""
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            _note_lines(value_node, (*path, key), lines)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _note_lines(item, (*path, i), lines)
+
+
+def _expand_all(
+    value: Any,
+    path: tuple[str | int, ...],
+    lines: dict[tuple[str | int, ...], int],
+    env: Any,
+    source: str,
+) -> Any:
+    """Replace ``${VAR}`` references in every string of the document."""
+    if isinstance(value, dict):
+        return {
+            k: _expand_all(v, (*path, str(k)), lines, env, source)
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return [
+            _expand_all(v, (*path, i), lines, env, source) for i, v in enumerate(value)
+        ]
+    if isinstance(value, str):
+        return _expand(value, path, lines.get(path, 0), env, source)
+    return value
+
+
+def _expand(
+    value: str, path: tuple[str | int, ...], line: int, env: Any, source: str
+) -> str:
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return str(env[name])
+        if default is not None:
+            return default
+        raise SiteConfigError(
+            f"{source}, line {line}: {_dotted(path)} refers to ${{{name}}}, "
+            f"which is not set in the environment"
+        )
+
+    return _ENV_REF.sub(substitute, value)
+
+
+def _describe(
+    exc: ValidationError,
+    source: str,
+    lines: dict[tuple[str | int, ...], int],
+    data: Any,
+) -> str:
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        line = None
+        for cut in range(len(loc), -1, -1):
+            if loc[:cut] in lines:
+                line = lines[loc[:cut]]
+                break
+        where = f"line {line}" if line else "top level"
+        message = redact(str(error["msg"]))
+        if error["type"] == "extra_forbidden":
+            message = "unknown key (check its spelling)"
+        problems.append(f"{source}, {where}: {_dotted(loc, data) or 'site'}: {message}")
+    return "\n".join(problems)
+
+
+def _dotted(path: tuple[Any, ...], data: Any = None) -> str:
+    """``cameras[0].url``, or ``cameras['gate'].url`` when the item has a name."""
+    out = ""
+    node = data
+    for part in path:
+        if isinstance(part, int):
+            name = None
+            if isinstance(node, list) and part < len(node):
+                item = node[part]
+                if isinstance(item, dict) and isinstance(item.get("name"), str):
+                    name = item["name"]
+            out += f"[{name!r}]" if name else f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+        if isinstance(node, dict):
+            node = node.get(part)  # type: ignore[call-overload]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return out

@@ -1,0 +1,1 @@
+"""The detector interface and backends, the motion gate and the weights catalogue."""

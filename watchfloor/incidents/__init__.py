@@ -1,0 +1,1 @@
+"""Incident lifecycle, timeline and evidence export."""

@@ -1,0 +1,1 @@
+"""Camera sources, camera workers, the segment recorder and the camera simulator."""

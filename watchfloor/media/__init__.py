@@ -1,0 +1,1 @@
+"""Clip cutting, hashing and retention of recorded footage."""

@@ -1,0 +1,1 @@
+"""Zones, lines and schedules, and rule evaluation into alerts."""

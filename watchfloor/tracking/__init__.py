@@ -1,0 +1,1 @@
+"""Per-camera tracking, appearance features and cross-camera identities."""
