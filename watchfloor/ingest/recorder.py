@@ -80,6 +80,7 @@ class _OpenSegment:
         self.last_wall: datetime | None = None
         self.base_dts: int | None = None
         self.last_dts: int | None = None
+        self.codec = codec or (template.codec_context.name if template else "")
         self.frames = 0
         self.duration_s = 1.0 / float(fps or 25)
 
@@ -285,7 +286,7 @@ class SegmentRecorder:
             end=segment.last_wall + timedelta(seconds=segment.duration_s),
             bytes=segment.final.stat().st_size,
             sha256=sha256_file(segment.final),
-            codec=segment.stream.codec_context.name,
+            codec=segment.codec,
             frames=segment.frames,
         )
         self.segments_closed += 1

@@ -38,6 +38,9 @@ log = logging.getLogger(__name__)
 # wall-clock anchor is set again (a camera whose time stamps jump or drift).
 _MAX_CLOCK_SKEW_S = 2.0
 
+# FFmpeg renders any text file as "video" through its tty demuxer.
+_TEXT_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
+
 
 class StreamError(Exception):
     """A stream failed; the message says how, in words an operator can act on."""
@@ -302,6 +305,11 @@ class CameraWorker:
             if not container.streams.video:
                 raise StreamError(f"{redact_url(url)} has no video stream")
             stream = container.streams.video[0]
+            if stream.codec_context.name in _TEXT_CODECS:
+                raise StreamError(
+                    f"{redact_url(url)} is not a video stream FFmpeg can read "
+                    "(it is text)"
+                )
             stream.thread_type = "AUTO"
             recorder = self.recorder if record else None
             if recorder is not None:
