@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -84,8 +85,8 @@ def test_local_file_plays_in_real_time_sampled_and_stamped(
     assert frames[-1].index > 71
     times = [f.time for f in frames]
     assert all(t.tzinfo is not None for t in times)
-    assert all(b > a for a, b in zip(times, times[1:], strict=False))
-    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)]
+    assert all(b > a for a, b in itertools.pairwise(times))
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
     assert sorted(gaps)[len(gaps) // 2] == pytest.approx(0.2, abs=0.02)
     assert frames[0].image.shape == (480, 640, 3)
 
