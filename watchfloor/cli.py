@@ -216,6 +216,65 @@ def clip(
         typer.secho(f"footage missing: {result.missing}", fg="yellow")
 
 
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option(help="Folder for the demo's site file and media.")
+    ] = Path("demo"),
+    video: Annotated[
+        Path | None,
+        typer.Option(help="Footage to serve (default: the PETS 2009 sample)."),
+    ] = None,
+    port: Annotated[
+        int, typer.Option(help="RTSP port of the simulated camera.")
+    ] = 8554,
+    seconds: Annotated[
+        float | None, typer.Option("--for", help="Stop after this many seconds.")
+    ] = None,
+) -> None:
+    """Serve sample footage as a live camera and record it, showing what is recorded."""
+    from watchfloor.demo import SampleFootageError, sample_footage, write_demo_site
+    from watchfloor.ingest.recorder import ClosedSegment
+    from watchfloor.ingest.service import IngestService
+    from watchfloor.ingest.simulator import CameraSimulator
+    from watchfloor.ingest.status import CameraStatus
+
+    try:
+        footage = video or sample_footage()
+    except SampleFootageError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    simulator = CameraSimulator({"plaza": footage}, port=port)
+    simulator.start()
+    site_file = write_demo_site(directory, "plaza", simulator.url("plaza"))
+    site = _site(site_file)
+    db = _open_db(site)
+    typer.echo(f"camera 'plaza' is {footage.name} served at {simulator.url('plaza')}")
+    typer.echo(f"site file: {site_file}; recordings go to {site.media_dir}")
+
+    def show_status(status: CameraStatus) -> None:
+        typer.echo(f"{datetime.now(UTC):%H:%M:%S} {status.describe()}")
+
+    def show_segment(segment: ClosedSegment) -> None:
+        seconds = (segment.end - segment.start).total_seconds()
+        typer.echo(
+            f"{datetime.now(UTC):%H:%M:%S} recorded {segment.camera} "
+            f"{segment.start:%H:%M:%S}-{segment.end:%H:%M:%S} ({seconds:.1f} s, "
+            f"{segment.frames} frames, {segment.bytes / 1e6:.1f} MB): {segment.path}"
+        )
+
+    service = IngestService(site, db, on_status=show_status, on_segment=show_segment)
+    stop = _stop_event()
+    service.start()
+    try:
+        stop.wait(seconds)
+    finally:
+        service.stop()
+        simulator.stop()
+        _print_recorded(db, since=None)
+        db.close()
+
+
 @camera_app.command("simulate")
 def camera_simulate(
     videos: Annotated[

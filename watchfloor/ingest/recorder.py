@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,6 +27,7 @@ import av.packet
 import av.stream
 import av.video
 
+from watchfloor.ingest.clock import StreamClock
 from watchfloor.ingest.status import RecordingState, StatusBoard
 from watchfloor.media.hashing import sha256_file
 
@@ -76,8 +77,8 @@ class _OpenSegment:
             self.stream = self.container.add_stream_from_template(template)
         else:
             self.stream = self.container.add_stream(codec, rate=fps)
-        self.start: datetime | None = None
-        self.last_wall: datetime | None = None
+        self.first_s: float | None = None
+        self.last_s = 0.0
         self.base_dts: int | None = None
         self.last_dts: int | None = None
         self.codec = codec or (template.codec_context.name if template else "")
@@ -126,17 +127,21 @@ class SegmentRecorder:
         self._lock = threading.Lock()
         self._segment: _OpenSegment | None = None
         self._input: av.video.stream.VideoStream | None = None
+        self._clock = StreamClock()
         self._decoder: av.video.codeccontext.VideoCodecContext | None = None
         self._encoder: av.video.codeccontext.VideoCodecContext | None = None
         self._warned_reencode = False
         self._paused_until = 0.0
         self.segments_closed = 0
 
-    def start_stream(self, stream: av.video.stream.VideoStream) -> None:
-        """Begin recording a (re)opened stream."""
+    def start_stream(
+        self, stream: av.video.stream.VideoStream, clock: StreamClock
+    ) -> None:
+        """Begin recording a (re)opened stream whose times ``clock`` maps."""
         with self._lock:
             self._close_segment()
             self._input = stream
+            self._clock = clock
             self._decoder = None
             self._encoder = None
             if stream.codec_context.name not in MP4_CODECS:
@@ -155,17 +160,17 @@ class SegmentRecorder:
                 self._decoder.height = stream.codec_context.height
             self._set(RecordingState.WAITING)
 
-    def write(self, packet: av.packet.Packet, wall: datetime) -> None:
-        """Record one packet captured at wall-clock time ``wall``."""
+    def write(self, packet: av.packet.Packet) -> None:
+        """Record one packet of the stream given to :meth:`start_stream`."""
         with self._lock:
             if self._input is None:
                 return
             if self._decoder is not None:
                 for frame in self._decoder.decode(packet):
                     for encoded in self._encode(frame):
-                        self._write_packet(encoded, wall)
+                        self._write_packet(encoded)
             else:
-                self._write_packet(packet, wall)
+                self._write_packet(packet)
 
     def end_stream(self) -> None:
         """The connection ended: close the open segment."""
@@ -201,35 +206,37 @@ class SegmentRecorder:
         frame = frame.reformat(format="yuv420p")
         return list(self._encoder.encode(frame))
 
-    def _write_packet(self, packet: av.packet.Packet, wall: datetime) -> None:
+    def _write_packet(self, packet: av.packet.Packet) -> None:
+        dts = packet.dts if packet.dts is not None else packet.pts
+        if dts is None or packet.time_base is None:
+            return  # No time: nothing to place it by.
+        stream_s = float(dts * packet.time_base)
+
         segment = self._segment
         if (
             segment is not None
             and packet.is_keyframe
-            and segment.start is not None
-            and (wall - segment.start).total_seconds() >= self.segment_s - 0.02
+            and segment.first_s is not None
+            and stream_s - segment.first_s >= self.segment_s - 0.02
         ):
             self._close_segment()
             segment = None
 
         if segment is None:
-            if not packet.is_keyframe:
-                return
-            if not self._space_ok():
+            if not packet.is_keyframe or not self._space_ok():
                 return
             try:
-                segment = self._open_segment(wall)
+                segment = self._open_segment(self._clock.wall(stream_s))
             except OSError as exc:
                 self._disk_failed(exc)
                 return
             self._segment = segment
 
-        dts = packet.dts if packet.dts is not None else packet.pts
-        if dts is None or (segment.last_dts is not None and dts <= segment.last_dts):
+        if segment.last_dts is not None and dts <= segment.last_dts:
             return  # MP4 needs increasing time stamps; a broken packet is skipped.
         if segment.base_dts is None:
             segment.base_dts = dts
-            segment.start = wall
+            segment.first_s = stream_s
         base = segment.base_dts
         pts = packet.pts if packet.pts is not None else dts
         packet.dts = dts - base
@@ -241,9 +248,9 @@ class SegmentRecorder:
             self._disk_failed(exc)
             return
         segment.last_dts = dts
-        segment.last_wall = wall
+        segment.last_s = stream_s
         segment.frames += 1
-        if packet.duration and packet.time_base:
+        if packet.duration:
             segment.duration_s = float(packet.duration * packet.time_base)
 
     def _open_segment(self, wall: datetime) -> _OpenSegment:
@@ -269,7 +276,7 @@ class SegmentRecorder:
         self._segment = None
         if segment is None:
             return
-        if segment.frames == 0 or segment.start is None or segment.last_wall is None:
+        if segment.frames == 0 or segment.first_s is None:
             segment.abort()
             return
         try:
@@ -282,8 +289,10 @@ class SegmentRecorder:
         closed = ClosedSegment(
             camera=self.camera,
             path=segment.final,
-            start=segment.start,
-            end=segment.last_wall + timedelta(seconds=segment.duration_s),
+            # Stamped now, not when opened: by now the clock has seen the
+            # burst a server may send on connect and settled.
+            start=self._clock.wall(segment.first_s),
+            end=self._clock.wall(segment.last_s + segment.duration_s),
             bytes=segment.final.stat().st_size,
             sha256=sha256_file(segment.final),
             codec=segment.codec,

@@ -18,9 +18,15 @@ log = logging.getLogger(__name__)
 class SegmentIndex:
     """Writes each closed segment into the database."""
 
-    def __init__(self, db: Database, site: SiteConfig) -> None:
+    def __init__(
+        self,
+        db: Database,
+        site: SiteConfig,
+        then: Callable[[ClosedSegment], None] | None = None,
+    ) -> None:
         self.db = db
         self.media = site.media_dir
+        self.then = then
 
     def __call__(self, closed: ClosedSegment) -> None:
         try:
@@ -40,6 +46,8 @@ class SegmentIndex:
                     frames=closed.frames,
                 )
             )
+        if self.then is not None:
+            self.then(closed)
 
 
 class IngestService:
@@ -49,6 +57,7 @@ class IngestService:
         site: The site configuration.
         db: The database, where closed segments are indexed.
         on_status: Called with a camera's status whenever it changes.
+        on_segment: Called with each segment once it is closed and indexed.
     """
 
     def __init__(
@@ -56,9 +65,10 @@ class IngestService:
         site: SiteConfig,
         db: Database,
         on_status: Callable[[CameraStatus], None] | None = None,
+        on_segment: Callable[[ClosedSegment], None] | None = None,
     ) -> None:
         self.site = site
-        index = SegmentIndex(db, site)
+        index = SegmentIndex(db, site, on_segment)
         self.workers: dict[str, CameraWorker] = {}
         for camera in site.cameras:
             recorder = None

@@ -67,7 +67,7 @@ class CameraStatus:
     def describe(self) -> str:
         """One line for a terminal or a log."""
         text = f"{self.camera}: {self.state}"
-        if self.state == CameraState.ONLINE:
+        if self.state == CameraState.ONLINE and self.fps_in:
             text += f" ({self.fps_in:.1f} fps"
             if self.frames_dropped:
                 text += f", {self.frames_dropped} frames dropped"
@@ -75,7 +75,12 @@ class CameraStatus:
         if self.state == CameraState.RECONNECTING:
             text += f" (attempt {self.attempts}"
             text += f": {self.last_error})" if self.last_error else ")"
-        text += f"; recording {self.recording}"
+        text += {
+            RecordingState.OFF: "; not recording",
+            RecordingState.WAITING: "; recording waits for a key frame",
+            RecordingState.RECORDING: "; recording",
+            RecordingState.PAUSED: "; recording paused",
+        }[self.recording]
         if self.recording_error:
             text += f": {self.recording_error}"
         return text
@@ -104,8 +109,10 @@ class StatusBoard:
         with self._lock:
             arrivals = self._counters.arrivals
             fps = 0.0
-            if len(arrivals) >= 2 and time.monotonic() - arrivals[-1] < 2.0:
-                fps = (len(arrivals) - 1) / max(arrivals[-1] - arrivals[0], 1e-6)
+            span = arrivals[-1] - arrivals[0] if arrivals else 0.0
+            # Under a second of arrivals (a burst on connect) says no rate yet.
+            if span >= 1.0 and time.monotonic() - arrivals[-1] < 2.0:
+                fps = (len(arrivals) - 1) / span
             return replace(self._status, fps_in=fps, frames_in=self._counters.frames_in)
 
     def frame_arrived(self) -> None:

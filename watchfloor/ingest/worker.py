@@ -15,8 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import av
@@ -27,16 +26,13 @@ import av.stream
 
 from watchfloor.config import CameraConfig, IngestSettings, is_local_file, local_path
 from watchfloor.config import redact as redact_url
+from watchfloor.ingest.clock import StreamClock
 from watchfloor.ingest.frames import Frame
 from watchfloor.ingest.queues import FrameQueue
 from watchfloor.ingest.recorder import SegmentRecorder
 from watchfloor.ingest.status import CameraState, CameraStatus, StatusBoard
 
 log = logging.getLogger(__name__)
-
-# Once a stream's own clock and the wall clock disagree by more than this, the
-# wall-clock anchor is set again (a camera whose time stamps jump or drift).
-_MAX_CLOCK_SKEW_S = 2.0
 
 # FFmpeg renders any text file as "video" through its tty demuxer.
 _TEXT_CODECS = frozenset({"ansi", "bintext", "xbin", "idf"})
@@ -100,40 +96,6 @@ def _host_port(url: str) -> str:
     default = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
     port = parts.port or default.get(parts.scheme, 0)
     return f"{parts.hostname}:{port}"
-
-
-@dataclass
-class _Clock:
-    """Maps a stream's time stamps to wall-clock UTC time."""
-
-    anchor_wall: datetime | None = None
-    anchor_stream: float = 0.0
-    anchor_mono: float = 0.0
-
-    def wall(self, stream_s: float) -> datetime:
-        now = datetime.now(UTC)
-        if self.anchor_wall is None:
-            self._anchor(stream_s, now)
-        assert self.anchor_wall is not None
-        wall = self.anchor_wall + timedelta(seconds=stream_s - self.anchor_stream)
-        if abs((wall - now).total_seconds()) > _MAX_CLOCK_SKEW_S:
-            self._anchor(stream_s, now)
-            wall = now
-        return wall
-
-    def _anchor(self, stream_s: float, now: datetime) -> None:
-        self.anchor_wall = now
-        self.anchor_stream = stream_s
-        self.anchor_mono = time.monotonic()
-
-    def wait_until(self, stream_s: float, stop: threading.Event) -> None:
-        """Sleep until ``stream_s`` is due in real time (for local files)."""
-        if self.anchor_wall is None:
-            self._anchor(stream_s, datetime.now(UTC))
-        due = self.anchor_mono + (stream_s - self.anchor_stream)
-        delay = due - time.monotonic()
-        if delay > 0:
-            stop.wait(delay)
 
 
 class _Sampler:
@@ -311,12 +273,12 @@ class CameraWorker:
                     "(it is text)"
                 )
             stream.thread_type = "AUTO"
+            clock = StreamClock()
             recorder = self.recorder if record else None
             if recorder is not None:
-                recorder.start_stream(stream)
+                recorder.start_stream(stream, clock)
             log.info("camera %s: opened %s", self.camera.name, redact_url(url))
 
-            clock = _Clock()
             sampler = _Sampler(self.camera.fps)
             loop_offset = 0.0
             frame_index = 0
@@ -333,7 +295,7 @@ class CameraWorker:
                     last_s = stream_s
                     if local:
                         clock.wait_until(stream_s, self._stop)
-                    wall = clock.wall(stream_s)
+                    clock.observe(stream_s)
                     if not online:
                         online = True
                         if analyse:
@@ -358,7 +320,7 @@ class CameraWorker:
                         if loop_offset:
                             _shift(packet, loop_offset, tb)
                         try:
-                            recorder.write(packet, wall)
+                            recorder.write(packet)
                         except Exception:
                             # Analysis goes on even when the footage cannot
                             # be written; the recorder reports its own state.
