@@ -14,7 +14,9 @@ from watchfloor.models import Hold, Segment
 from watchfloor.models.database import Database, current_revision, head_revision
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     with database_url(request.param, tmp_path) as url:
         database = Database.open(url)
