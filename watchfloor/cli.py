@@ -50,6 +50,7 @@ def setup_logging(verbose: bool = False) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     logging.getLogger("libav").setLevel(logging.ERROR)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _version(value: bool) -> None:
@@ -128,6 +129,7 @@ def record(
     """Run ingest and recording alone, printing each camera's status as it changes."""
     from watchfloor.ingest.service import IngestService
     from watchfloor.ingest.status import CameraStatus
+    from watchfloor.media.retention import RetentionKeeper
 
     site = _site(site_file)
     if not site.cameras:
@@ -140,13 +142,16 @@ def record(
         typer.echo(f"{stamp} {status.describe()}")
 
     service = IngestService(site, db, on_status=show)
+    keeper = RetentionKeeper(db, site)
     stop = _stop_event()
     service.start()
+    keeper.start()
     try:
         stop.wait(seconds)
     finally:
         service.stop()
-        _print_recorded(db, since=None)
+        keeper.stop()
+        _print_recorded(db)
         db.close()
 
 
@@ -162,7 +167,7 @@ def _stop_event() -> threading.Event:
     return stop
 
 
-def _print_recorded(db: Any, since: datetime | None) -> None:
+def _print_recorded(db: Any) -> None:
     from sqlalchemy import func, select
 
     from watchfloor.models import Segment
@@ -179,8 +184,11 @@ def _print_recorded(db: Any, since: datetime | None) -> None:
         ).all()
     if not rows:
         typer.echo("no segments recorded")
-    for camera, count, size, _first, _last in rows:
-        typer.echo(f"{camera}: {count} segments, {size / 1e6:.1f} MB recorded")
+    for camera, count, size, first, last in rows:
+        typer.echo(
+            f"{camera}: {count} segments, {size / 1e6:.1f} MB, "
+            f"{first.isoformat()} to {last.isoformat()}"
+        )
 
 
 @app.command()
@@ -271,7 +279,7 @@ def demo(
     finally:
         service.stop()
         simulator.stop()
-        _print_recorded(db, since=None)
+        _print_recorded(db)
         db.close()
 
 
