@@ -131,7 +131,7 @@ cameras:
                 "--end",
                 "2026-01-01T00:01:00Z",
             ],
-            "no footage",
+            "has no recordings",
         ),
     ],
 )
