@@ -10,7 +10,8 @@ import pytest
 
 from watchfloor.ingest.frames import Frame
 from watchfloor.ingest.queues import FrameQueue
-from watchfloor.ingest.worker import _Sampler, backoff_delays
+from watchfloor.ingest.sampling import FrameSampler
+from watchfloor.ingest.worker import backoff_delays
 
 
 def test_backoff_doubles_to_the_cap() -> None:
@@ -33,7 +34,7 @@ def test_backoff_jitter_stays_within_bounds() -> None:
 def test_sampler_reaches_the_target_rate(
     source_fps: float, target_fps: float | None, expected_per_10s: int
 ) -> None:
-    sampler = _Sampler(target_fps)
+    sampler = FrameSampler(target_fps)
     times = [i / source_fps for i in range(int(10 * source_fps))]
     kept = sum(sampler.due(t) for t in times)
     assert abs(kept - expected_per_10s) <= 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -12,6 +11,7 @@ import av
 import pytest
 from sqlalchemy import select
 
+from tests.conftest import shared_data_dir
 from watchfloor.config import CameraConfig, IngestSettings, parse_site
 from watchfloor.ingest.service import IngestService
 from watchfloor.ingest.status import CameraState, CameraStatus, RecordingState
@@ -19,12 +19,7 @@ from watchfloor.ingest.worker import CameraWorker
 from watchfloor.models import Segment
 from watchfloor.models.database import Database
 
-DATA = Path(
-    os.environ.get(
-        "WATCHFLOOR_TEST_DATA",
-        Path(__file__).resolve().parents[2] / ".." / "shared" / "data",
-    )
-)
+DATA = shared_data_dir()
 TUD = DATA / "TUD-Campus" / "video.mp4"
 PETS = DATA / "PETS09-S2L1" / "video.avi"
 

@@ -30,6 +30,7 @@ from watchfloor.ingest.clock import StreamClock
 from watchfloor.ingest.frames import Frame
 from watchfloor.ingest.queues import FrameQueue
 from watchfloor.ingest.recorder import SegmentRecorder
+from watchfloor.ingest.sampling import FrameSampler
 from watchfloor.ingest.status import CameraState, CameraStatus, StatusBoard
 
 log = logging.getLogger(__name__)
@@ -96,25 +97,6 @@ def _host_port(url: str) -> str:
     default = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
     port = parts.port or default.get(parts.scheme, 0)
     return f"{parts.hostname}:{port}"
-
-
-class _Sampler:
-    """Chooses the frames handed to analysis, to reach a target frame rate."""
-
-    def __init__(self, fps: float | None) -> None:
-        self.period = 1.0 / fps if fps else 0.0
-        self.next_due: float | None = None
-
-    def due(self, stream_s: float) -> bool:
-        if not self.period:
-            return True
-        # Half a source frame of slack keeps 25 -> 5 fps from drifting to every
-        # 6th frame through rounding.
-        if self.next_due is None or stream_s >= self.next_due - 0.02:
-            nxt = (self.next_due or stream_s) + self.period
-            self.next_due = nxt if nxt > stream_s else stream_s + self.period
-            return True
-        return False
 
 
 class CameraWorker:
@@ -279,7 +261,7 @@ class CameraWorker:
                 recorder.start_stream(stream, clock)
             log.info("camera %s: opened %s", self.camera.name, redact_url(url))
 
-            sampler = _Sampler(self.camera.fps)
+            sampler = FrameSampler(self.camera.fps)
             loop_offset = 0.0
             frame_index = 0
             last_s = 0.0
