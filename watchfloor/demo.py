@@ -87,7 +87,7 @@ recording:
 cameras:
   - name: {camera}
     url: {url}
-    fps: 7
+    fps: 5
 """
 
 

@@ -2,5 +2,6 @@
 
 from watchfloor.models.base import Base, UTCDateTime
 from watchfloor.models.recording import Clip, Hold, Segment
+from watchfloor.models.tracks import Event, Track
 
-__all__ = ["Base", "Clip", "Hold", "Segment", "UTCDateTime"]
+__all__ = ["Base", "Clip", "Event", "Hold", "Segment", "Track", "UTCDateTime"]
