@@ -4,16 +4,26 @@ from __future__ import annotations
 
 import os
 import re
+from datetime import time as Time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from watchfloor.detection.factory import DetectorSpec
 from watchfloor.detection.filters import DetectionFilter
 from watchfloor.detection.motion import MotionSettings
+from watchfloor.rules.geometry import GeometryError, check_line, check_polygon
 from watchfloor.tracking.tracker import TrackerSettings
 
 CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -156,6 +166,198 @@ class CameraConfig(_Model):
         return redact(self.url)
 
 
+NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+RuleKind = Literal["restricted_area", "loitering", "line_crossing", "occupancy"]
+
+
+class ZoneConfig(_Model):
+    """An area of one camera's picture."""
+
+    name: Annotated[str, Field(pattern=NAME)] = Field(description="Unique name.")
+    camera: str = Field(description="The camera whose picture the zone is on.")
+    polygon: list[tuple[float, float]] = Field(
+        description="Corners in order, as [x, y] fractions of the image width and "
+        "height (0..1, y downwards); at least 3, edges not crossing."
+    )
+
+    @model_validator(mode="after")
+    def _valid_polygon(self) -> ZoneConfig:
+        try:
+            self.polygon = check_polygon(self.name, self.polygon)
+        except GeometryError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+
+class LineConfig(_Model):
+    """A line across one camera's picture, for line-crossing rules."""
+
+    name: Annotated[str, Field(pattern=NAME)] = Field(description="Unique name.")
+    camera: str = Field(description="The camera whose picture the line is on.")
+    points: list[tuple[float, float]] = Field(
+        description="Its two ends [a, b], as [x, y] fractions of the image. "
+        "Crossing 'a_to_b' is from the left of a->b to its right, as seen "
+        "walking from a to b on the picture."
+    )
+
+    @model_validator(mode="after")
+    def _valid_line(self) -> LineConfig:
+        try:
+            self.points = list(check_line(self.name, self.points))
+        except GeometryError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+
+class ScheduleWindow(_Model):
+    """One weekly window in which a rule is armed."""
+
+    days: list[Weekday] = Field(
+        min_length=1, description="Days the window starts on: mon..sun."
+    )
+    start: Time = Field(description="Local start time, HH:MM.")
+    end: Time = Field(
+        description="Local end time, HH:MM; at or before start, the window runs "
+        "past midnight into the next day."
+    )
+
+
+class Schedule(_Model):
+    """When a rule is armed: weekly windows in a time zone."""
+
+    timezone: str = Field(
+        "UTC", description="IANA time zone of the windows, e.g. Europe/Paris."
+    )
+    windows: list[ScheduleWindow] = Field(
+        min_length=1, description="The armed windows; outside them the rule is quiet."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
+            ) from exc
+        return value
+
+
+class RuleConfig(_Model):
+    """A rule that turns what tracks do in a zone or across a line into alerts."""
+
+    name: Annotated[str, Field(pattern=NAME)] = Field(description="Unique name.")
+    kind: RuleKind = Field(
+        description="restricted_area: inside for min_dwell; loitering: inside "
+        "longer than limit_s; line_crossing: crossing the line in direction; "
+        "occupancy: more than max_objects inside at once."
+    )
+    zone: str | None = Field(None, description="Zone it watches (area kinds).")
+    line: str | None = Field(None, description="Line it watches (line_crossing).")
+    classes: list[str] = Field(
+        default_factory=lambda: ["person"], description="Object classes it applies to."
+    )
+    min_score: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Least detection score a track must have reached to count.",
+    )
+    min_dwell: float = Field(
+        0.5,
+        ge=0,
+        description="Seconds an object must stay inside before a restricted_area "
+        "alert (or occupancy must last).",
+    )
+    limit_s: float | None = Field(
+        None, gt=0, description="Loitering: seconds inside after which it alerts."
+    )
+    direction: Literal["a_to_b", "b_to_a", "any"] = Field(
+        "any", description="Line crossing: which way counts."
+    )
+    max_objects: int | None = Field(
+        None, ge=0, description="Occupancy: alert when more than this many are inside."
+    )
+    cooldown: float = Field(
+        0.0,
+        ge=0,
+        description="Seconds after an alert during which the same rule raises no "
+        "second alert for the same track (for occupancy: at all).",
+    )
+    schedule: Schedule | None = Field(
+        None, description="When the rule is armed; always when unset."
+    )
+    enabled: bool = Field(True, description="A disabled rule raises nothing.")
+
+    @model_validator(mode="after")
+    def _kind_needs(self) -> RuleConfig:
+        area_kinds = ("restricted_area", "loitering", "occupancy")
+        if self.kind in area_kinds and not self.zone:
+            raise ValueError(f"rule {self.name!r} ({self.kind}) needs a zone")
+        if self.kind == "line_crossing" and not self.line:
+            raise ValueError(f"rule {self.name!r} (line_crossing) needs a line")
+        if self.kind in area_kinds and self.line:
+            raise ValueError(
+                f"rule {self.name!r} ({self.kind}) takes a zone, not a line"
+            )
+        if self.kind == "line_crossing" and self.zone:
+            raise ValueError(
+                f"rule {self.name!r} (line_crossing) takes a line, not a zone"
+            )
+        if self.kind == "loitering" and self.limit_s is None:
+            raise ValueError(
+                f"rule {self.name!r} (loitering) needs limit_s, in seconds"
+            )
+        if self.kind == "occupancy" and self.max_objects is None:
+            raise ValueError(f"rule {self.name!r} (occupancy) needs max_objects")
+        if not self.classes:
+            raise ValueError(f"rule {self.name!r} names no object classes")
+        return self
+
+
+class AlertSettings(_Model):
+    """What every alert carries."""
+
+    pre_roll_s: float = Field(
+        5.0, ge=0, le=300, description="Seconds of footage before an alert's start."
+    )
+    post_roll_s: float = Field(
+        10.0, ge=0, le=300, description="Seconds of footage after an alert's end."
+    )
+
+
+class WebhookConfig(_Model):
+    """An HTTP endpoint that receives alerts as signed JSON."""
+
+    url: str = Field(description="Where to POST.")
+    secret: str | None = Field(
+        None,
+        description="Key of the HMAC-SHA256 signature sent in the "
+        "X-Watchfloor-Signature header.",
+    )
+    timeout_s: float = Field(5.0, gt=0, description="Seconds per attempt.")
+    max_attempts: int = Field(5, ge=1, le=20, description="Attempts before giving up.")
+
+
+class MqttConfig(_Model):
+    """An MQTT broker that receives alerts and camera status."""
+
+    host: str = Field(description="Broker host.")
+    port: int = Field(1883, ge=1, le=65535, description="Broker port.")
+    username: str | None = Field(None, description="User name, if the broker asks.")
+    password: str | None = Field(None, description="Password, if the broker asks.")
+    topic_prefix: str = Field("watchfloor", description="First part of every topic.")
+
+
+class NotificationSettings(_Model):
+    """Where alerts are pushed, besides the API's WebSocket."""
+
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+    mqtt: MqttConfig | None = None
+
+
 class SiteConfig(_Model):
     """A whole site file."""
 
@@ -175,14 +377,46 @@ class SiteConfig(_Model):
     cameras: list[CameraConfig] = Field(
         default_factory=list, description="The site's cameras; may be empty."
     )
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Areas.")
+    lines: list[LineConfig] = Field(default_factory=list, description="Lines.")
+    rules: list[RuleConfig] = Field(default_factory=list, description="Rules.")
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @model_validator(mode="after")
-    def _unique_camera_names(self) -> SiteConfig:
-        seen: set[str] = set()
-        for camera in self.cameras:
-            if camera.name in seen:
-                raise ValueError(f"camera name {camera.name!r} is used twice")
-            seen.add(camera.name)
+    def _consistent(self) -> SiteConfig:
+        for what, items in (
+            ("camera", self.cameras),
+            ("zone", self.zones),
+            ("line", self.lines),
+            ("rule", self.rules),
+        ):
+            seen: set[str] = set()
+            for item in items:
+                if item.name in seen:
+                    raise ValueError(f"{what} name {item.name!r} is used twice")
+                seen.add(item.name)
+        cameras = {c.name for c in self.cameras}
+        for shape in [*self.zones, *self.lines]:
+            if shape.camera not in cameras:
+                kind = "zone" if isinstance(shape, ZoneConfig) else "line"
+                raise ValueError(
+                    f"{kind} {shape.name!r} is on camera {shape.camera!r}, which "
+                    "the site does not have"
+                )
+        zones = {z.name for z in self.zones}
+        lines = {line.name for line in self.lines}
+        for rule in self.rules:
+            if rule.zone and rule.zone not in zones:
+                raise ValueError(
+                    f"rule {rule.name!r} names zone {rule.zone!r}, which "
+                    "the site does not have"
+                )
+            if rule.line and rule.line not in lines:
+                raise ValueError(
+                    f"rule {rule.name!r} names line {rule.line!r}, which "
+                    "the site does not have"
+                )
         return self
 
     def camera(self, name: str) -> CameraConfig:
@@ -366,7 +600,7 @@ def _describe(
                 line = lines[loc[:cut]]
                 break
         where = f"line {line}" if line else "top level"
-        message = redact(str(error["msg"]))
+        message = redact(str(error["msg"])).removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (check its spelling)"
         problems.append(f"{source}, {where}: {_dotted(loc, data) or 'site'}: {message}")
