@@ -13,6 +13,7 @@ Topics:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -75,10 +76,8 @@ class Subscription:
 
     def close(self) -> None:
         self._bus.unsubscribe(self)
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
-        except queue.Full:
-            pass
 
 
 class Bus:
