@@ -134,6 +134,11 @@ class TrackEventRecorder:
     on_event: Callable[[Event], None] | None = None
     _tracks: dict[int, _TrackRecord] = field(default_factory=dict)
 
+    def row_id(self, tracker_id: int) -> int | None:
+        """The stored id of a live track of this camera's tracker."""
+        record = self._tracks.get(tracker_id)
+        return record.row_id if record is not None else None
+
     def __call__(self, result: FrameResult) -> None:
         update = result.update
         seen = {t.track_id: t for t in update.tracks}

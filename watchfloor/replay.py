@@ -9,6 +9,7 @@ identity metrics, and the detections with AP50.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,7 @@ from watchfloor.detection.evaluation import average_precision, load_mot_ground_t
 from watchfloor.ingest.frames import Frame
 from watchfloor.ingest.sampling import FrameSampler
 from watchfloor.pipeline import CameraPipeline, FrameResult
+from watchfloor.rules.evaluator import AlertSignal, RuleEvaluator, RuleSet
 from watchfloor.tracking.evaluation import (
     MotRow,
     read_seqinfo,
@@ -188,6 +190,64 @@ class DetectionLog:
 
     def __call__(self, result: FrameResult) -> None:
         self.by_frame.setdefault(result.frame.index + 1, []).extend(result.detections)
+
+
+class AlertLog:
+    """Runs a camera's rules on replayed results and keeps each alert as JSON.
+
+    Each alert has ``frame`` (number of its first qualifying frame, the video's
+    index plus one), ``time_s`` (seconds from the video's start), ``rule``,
+    ``kind``, ``zone`` or ``line``, ``track_id``, ``label``, ``score``,
+    ``box`` (pixels, at that frame), ``entered_s`` and, once known, ``end_s``.
+    """
+
+    def __init__(self, camera: str, rules: RuleSet, origin: datetime) -> None:
+        self.evaluator = RuleEvaluator(camera, rules)
+        self.origin = origin
+        self.alerts: list[dict[str, Any]] = []
+        self._open: dict[str, dict[str, Any]] = {}
+        self._frames: dict[datetime, int] = {}
+
+    def __call__(self, result: FrameResult) -> None:
+        frame = result.frame
+        self._frames[frame.time] = frame.index + 1
+        size = (frame.width, frame.height)
+        for signal in self.evaluator.update(frame.time, result.update, size):
+            self._note(signal, frame.index + 1)
+
+    def close(self, when: datetime) -> None:
+        for signal in self.evaluator.close(when):
+            self._note(signal, None)
+
+    def _note(self, signal: AlertSignal, frame: int | None) -> None:
+        if signal.kind == "started":
+            alert = {
+                "frame": self._frames.get(signal.start, frame),
+                "time_s": round(self._seconds(signal.start), 3),
+                "rule": signal.rule,
+                "kind": signal.rule_kind,
+                "zone": signal.zone,
+                "line": signal.line,
+                "track_id": signal.track_id,
+                "label": signal.label,
+                "score": round(signal.score, 4),
+                "box": [round(v, 1) for v in signal.box] if signal.box else None,
+                "entered_s": round(self._seconds(signal.entered_at), 3),
+                "end_s": None,
+            }
+            self.alerts.append(alert)
+            self._open[signal.key] = alert
+        if signal.end is not None and signal.key in self._open:
+            self._open.pop(signal.key)["end_s"] = round(self._seconds(signal.end), 3)
+
+    def _seconds(self, when: datetime) -> float:
+        return (when - self.origin).total_seconds()
+
+    def write(self, path: Path) -> None:
+        """Write one JSON object per line, in the order the alerts started."""
+        with path.open("w", encoding="utf-8") as out:
+            for alert in self.alerts:
+                out.write(json.dumps(alert) + "\n")
 
 
 @dataclass
