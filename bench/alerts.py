@@ -1,4 +1,4 @@
-"""Alert quality on labelled footage: recall, precision and delay of restricted-area alerts.
+"""Alert quality on labelled footage: recall, precision and delay of zone alerts.
 
 For each sequence and zone, the expected alerts are what the same rule makes
 of the ground-truth tracks (the same bottom-centre rule and dwell, fed the
@@ -99,7 +99,7 @@ def expected_alerts(
         present = set(frame_boxes)
         update = TrackerUpdate(seconds, tracks=tracks, ended=gone)
         for signal in evaluator.update(now, update, size):
-            log._note(signal, number)  # noqa: SLF001 - same bookkeeping as replay
+            log.note(signal, number)
     return log.alerts, boxes
 
 

@@ -6,7 +6,7 @@ import logging
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,6 +95,17 @@ def _open_db(site: SiteConfig) -> Any:
     except DatabaseError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
+
+
+def _rule_source(site: SiteConfig, db: Any) -> Any:
+    """Gives the zones, lines and rules in force: the site file's, then the API's."""
+    from watchfloor.rules.evaluator import RuleSet
+    from watchfloor.rules.store import current_rule_set
+
+    def load() -> RuleSet:
+        return RuleSet(*current_rule_set(site, db))
+
+    return load
 
 
 def _when(text: str) -> datetime:
@@ -372,7 +383,13 @@ def replay(
     ] = None,
 ) -> None:
     """Run a video through a camera's pipeline as fast as the machine allows."""
-    from watchfloor.replay import MotCollector, ReplayError, replay_video
+    from watchfloor.replay import (
+        DEFAULT_ORIGIN,
+        AlertLog,
+        MotCollector,
+        ReplayError,
+        replay_video,
+    )
     from watchfloor.tracking.evaluation import write_mot_file
 
     site = _site(site_file)
@@ -382,6 +399,10 @@ def replay(
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(2) from exc
     collector = MotCollector()
+    db = _open_db(site)
+    rules = _rule_source(site, db)()
+    db.close()
+    alerts = AlertLog(camera, rules.for_camera(camera), DEFAULT_ORIGIN)
     with _progress(f"replaying {video.name}") as bar:
         task = bar.add_task("replay", total=None)
 
@@ -390,7 +411,12 @@ def replay(
 
         try:
             stats = replay_video(
-                site, camera_config, video, [collector], fps=fps, progress=progress
+                site,
+                camera_config,
+                video,
+                [collector, alerts],
+                fps=fps,
+                progress=progress,
             )
         except ReplayError as exc:
             typer.secho(str(exc), fg="red", err=True)
@@ -398,9 +424,10 @@ def replay(
     if tracks_out is not None:
         write_mot_file(tracks_out, collector.rows)
         typer.echo(f"{len(collector.rows)} tracked boxes written to {tracks_out}")
+    alerts.close(DEFAULT_ORIGIN + timedelta(seconds=stats.video_s))
     if alerts_out is not None:
-        alerts_out.write_text("")
-        typer.echo(f"alerts written to {alerts_out} (this site has no rules)")
+        alerts.write(alerts_out)
+        typer.echo(f"{len(alerts.alerts)} alerts written to {alerts_out}")
     typer.echo(
         f"{stats.frames_processed} of {stats.frames_read} frames analysed "
         f"({stats.frames_detected} through the detector) in {stats.wall_s:.1f} s: "

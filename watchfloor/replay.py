@@ -213,13 +213,14 @@ class AlertLog:
         self._frames[frame.time] = frame.index + 1
         size = (frame.width, frame.height)
         for signal in self.evaluator.update(frame.time, result.update, size):
-            self._note(signal, frame.index + 1)
+            self.note(signal, frame.index + 1)
 
     def close(self, when: datetime) -> None:
         for signal in self.evaluator.close(when):
-            self._note(signal, None)
+            self.note(signal, None)
 
-    def _note(self, signal: AlertSignal, frame: int | None) -> None:
+    def note(self, signal: AlertSignal, frame: int | None) -> None:
+        """Record a signal of the evaluator seen at frame number ``frame``."""
         if signal.kind == "started":
             alert = {
                 "frame": self._frames.get(signal.start, frame),
