@@ -111,6 +111,12 @@ class Bus:
             if subscription in self._subscriptions:
                 self._subscriptions.remove(subscription)
 
+    @property
+    def subscribers(self) -> int:
+        """How many subscriptions are open."""
+        with self._lock:
+            return len(self._subscriptions)
+
     def publish(self, topic: str, payload: dict[str, Any]) -> None:
         """Hand a message to every subscriber of its topic; never blocks."""
         message = Message(topic, payload)
