@@ -6,6 +6,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -239,6 +240,113 @@ def clip(
         typer.secho(f"footage missing: {result.missing}", fg="yellow")
 
 
+def _serve(
+    site: SiteConfig,
+    host: str,
+    port: int,
+    seconds: float | None,
+    show: Callable[[str], None] | None = None,
+) -> None:
+    """Run the engine and the API until Ctrl-C (or ``seconds``), then stop cleanly."""
+    import uvicorn
+
+    from watchfloor.api.app import create_app
+    from watchfloor.bus import Bus
+    from watchfloor.engine import Engine
+
+    db = _open_db(site)
+    bus = Bus()
+    engine = Engine(site, db, bus, rule_source=_rule_source(site, db))
+    api = create_app(
+        site, db, bus, statuses=engine.statuses, rules_changed=engine.reload_rules
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(api, host=host, port=port, log_level="warning", lifespan="off")
+    )
+    printer = _AlertPrinter(site, bus, host, port, show) if show else None
+    if seconds is not None:
+        timer = threading.Timer(seconds, lambda: setattr(server, "should_exit", True))
+        timer.daemon = True
+        timer.start()
+    engine.start()
+    if printer is not None:
+        printer.start()
+    typer.echo(
+        f"API on http://{host}:{port}/api (OpenAPI: /openapi.json); Ctrl-C stops"
+    )
+    try:
+        server.run()
+    finally:
+        typer.echo("stopping: closing segments and open alerts")
+        engine.stop()
+        if printer is not None:
+            printer.stop()
+        _print_recorded(db)
+        db.close()
+
+
+class _AlertPrinter:
+    """Prints camera status changes and alerts from the bus, for a terminal."""
+
+    def __init__(
+        self,
+        site: SiteConfig,
+        bus: Any,
+        host: str,
+        port: int,
+        show: Callable[[str], None],
+    ) -> None:
+        self.site = site
+        self.base = f"http://{host}:{port}"
+        self.subscription = bus.subscribe({"alert", "camera"})
+        self.show = show
+        self.thread = threading.Thread(target=self._run, name="printer", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.subscription.close()
+        self.thread.join(2)
+
+    def _run(self) -> None:
+        for message in self.subscription:
+            data = message.payload
+            stamp = f"{datetime.now(UTC):%H:%M:%S}"
+            if message.topic == "camera":
+                self.show(f"{stamp} camera {data['camera']}: {data['state']}")
+                continue
+            change = data.get("change")
+            where = data.get("zone") or data.get("line")
+            head = f"{stamp} alert {data['id']} ({data['rule']}, {where})"
+            if change == "raised":
+                self.show(
+                    f"{head}: {data['label']} {data['score']:.2f} on camera "
+                    f"{data['camera']}; snapshot {self.base}{data['snapshot_url']}"
+                )
+            elif change == "ended":
+                self.show(
+                    f"{head}: ended; its clip is cut once the post-roll is recorded"
+                )
+            elif change == "clip" and data.get("clip_url"):
+                self.show(f"{head}: clip ready at {self.base}{data['clip_url']}")
+            elif change == "clip":
+                self.show(f"{head}: clip failed: {data.get('clip_error')}")
+
+
+@app.command()
+def run(
+    site_file: SiteArg,
+    host: Annotated[str, typer.Option(help="Address of the API.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the API.")] = 8080,
+    seconds: Annotated[
+        float | None, typer.Option("--for", help="Stop after this many seconds.")
+    ] = None,
+) -> None:
+    """Run cameras, recording, analysis, rules and the API, until Ctrl-C."""
+    _serve(_site(site_file), host, port, seconds, typer.echo)
+
+
 @app.command()
 def demo(
     directory: Annotated[
@@ -248,72 +356,34 @@ def demo(
         Path | None,
         typer.Option(help="Footage to serve (default: the PETS 2009 sample)."),
     ] = None,
-    port: Annotated[
+    rtsp_port: Annotated[
         int, typer.Option(help="RTSP port of the simulated camera.")
     ] = 8554,
+    port: Annotated[int, typer.Option(help="Port of the API.")] = 8080,
     seconds: Annotated[
         float | None, typer.Option("--for", help="Stop after this many seconds.")
     ] = None,
 ) -> None:
-    """Serve sample footage as a live camera to the engine; show what it finds."""
+    """The sample footage as a live camera, a restricted area, and live alerts."""
     from watchfloor.demo import SampleFootageError, sample_footage, write_demo_site
-    from watchfloor.engine import Engine
-    from watchfloor.ingest.recorder import ClosedSegment
+    from watchfloor.detection.catalogue import WeightsError, pull
     from watchfloor.ingest.simulator import CameraSimulator
-    from watchfloor.ingest.status import CameraStatus
-    from watchfloor.models import Event
 
     try:
         footage = video or sample_footage()
-    except SampleFootageError as exc:
+        pull()
+    except (SampleFootageError, WeightsError) as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
-    simulator = CameraSimulator({"plaza": footage}, port=port)
+    simulator = CameraSimulator({"plaza": footage}, port=rtsp_port)
     simulator.start()
-    site_file = write_demo_site(directory, "plaza", simulator.url("plaza"))
-    site = _site(site_file)
-    db = _open_db(site)
-    typer.echo(f"camera 'plaza' is {footage.name} served at {simulator.url('plaza')}")
-    typer.echo(f"site file: {site_file}; recordings go to {site.media_dir}")
-
-    def show_status(status: CameraStatus) -> None:
-        typer.echo(f"{datetime.now(UTC):%H:%M:%S} {status.describe()}")
-
-    def show_segment(segment: ClosedSegment) -> None:
-        seconds = (segment.end - segment.start).total_seconds()
-        typer.echo(
-            f"{datetime.now(UTC):%H:%M:%S} recorded {segment.camera} "
-            f"{segment.start:%H:%M:%S}-{segment.end:%H:%M:%S} ({seconds:.1f} s, "
-            f"{segment.frames} frames, {segment.bytes / 1e6:.1f} MB): {segment.path}"
-        )
-
-    def show_event(event: Event) -> None:
-        typer.echo(
-            f"{event.time:%H:%M:%S} {event.camera}: {event.label} "
-            f"(track {event.track_id}) {event.kind}, score {event.score:.2f}"
-            + (
-                f", snapshot {site.media_dir / event.snapshot}"
-                if event.snapshot
-                else ""
-            )
-        )
-
-    engine = Engine(
-        site,
-        db,
-        on_status=show_status,
-        on_segment=show_segment,
-        on_event=show_event,
-    )
-    stop = _stop_event()
-    engine.start()
     try:
-        stop.wait(seconds)
+        site_file = write_demo_site(directory, "plaza", simulator.url("plaza"))
+        typer.echo(f"camera 'plaza': {footage.name} served at {simulator.url('plaza')}")
+        typer.echo(f"site file: {site_file} (zone 'lawn', rule 'keep-off-the-grass')")
+        _serve(_site(site_file), "127.0.0.1", port, seconds, typer.echo)
     finally:
-        engine.stop()
         simulator.stop()
-        _print_recorded(db)
-        db.close()
 
 
 @weights_app.command("pull")

@@ -79,7 +79,8 @@ def sample_footage(directory: Path | None = None) -> Path:
 
 
 DEMO_SITE = """\
-# Watchfloor demo site: one simulated camera serving the PETS 2009 footage.
+# Watchfloor demo site: one simulated camera serving the PETS 2009 footage,
+# and a restricted area on its lawn.
 storage:
   media: media
 recording:
@@ -88,6 +89,18 @@ cameras:
   - name: {camera}
     url: {url}
     fps: 5
+    detect:
+      classes: [person]
+zones:
+  - name: lawn
+    camera: {camera}
+    polygon: [[0.0, 0.43], [0.45, 0.56], [0.95, 0.86], [0.95, 1.0], [0.0, 1.0]]
+rules:
+  - name: keep-off-the-grass
+    kind: restricted_area
+    zone: lawn
+    classes: [person]
+    min_dwell: 0.5
 """
 
 

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import av
@@ -130,6 +130,7 @@ class CameraWorker:
         self._queues: list[FrameQueue] = []
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._last_wall: datetime | None = None
 
     def subscribe(self, maxsize: int | None = None) -> FrameQueue:
         """A new queue that receives this camera's sampled frames."""
@@ -321,6 +322,11 @@ class CameraWorker:
     def _publish(
         self, frame: av.VideoFrame, index: int, wall: datetime, stream_s: float
     ) -> None:
+        # Consumers (the tracker, rules) need frame times that never go back,
+        # whatever the stream clock's mapping did since the last frame.
+        if self._last_wall is not None and wall <= self._last_wall:
+            wall = self._last_wall + timedelta(milliseconds=1)
+        self._last_wall = wall
         image = frame.to_ndarray(format="bgr24")
         item = Frame(self.camera.name, index, wall, image, stream_s)
         for queue in self._queues:
