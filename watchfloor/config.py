@@ -397,7 +397,8 @@ class SiteConfig(_Model):
                     raise ValueError(f"{what} name {item.name!r} is used twice")
                 seen.add(item.name)
         cameras = {c.name for c in self.cameras}
-        for shape in [*self.zones, *self.lines]:
+        shapes: list[ZoneConfig | LineConfig] = [*self.zones, *self.lines]
+        for shape in shapes:
             if shape.camera not in cameras:
                 kind = "zone" if isinstance(shape, ZoneConfig) else "line"
                 raise ValueError(
@@ -622,7 +623,7 @@ def _dotted(path: tuple[Any, ...], data: Any = None) -> str:
         else:
             out += f".{part}" if out else str(part)
         if isinstance(node, dict):
-            node = node.get(part)  # type: ignore[call-overload]
+            node = node.get(part)
         elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         else:

@@ -261,11 +261,13 @@ class SegmentRecorder:
         rate = self._input.average_rate or Fraction(25)
         if self._encoder is not None:
             segment = _OpenSegment(final, None, "h264", rate)
-            segment.stream.width = self._encoder.width
-            segment.stream.height = self._encoder.height
-            segment.stream.pix_fmt = "yuv420p"
-            segment.stream.time_base = self._encoder.time_base
-            segment.stream.codec_context.extradata = self._encoder.extradata
+            stream = segment.stream
+            assert isinstance(stream, av.video.stream.VideoStream)
+            stream.width = self._encoder.width
+            stream.height = self._encoder.height
+            stream.pix_fmt = "yuv420p"
+            stream.time_base = self._encoder.time_base
+            stream.codec_context.extradata = self._encoder.extradata
         else:
             segment = _OpenSegment(final, self._input, "", rate)
         self._set(RecordingState.RECORDING)

@@ -116,9 +116,7 @@ def crosses(line: tuple[Point, Point], before: Point, after: Point) -> bool:
 def _signed_area(polygon: Sequence[Point]) -> float:
     return 0.5 * sum(
         x1 * y2 - x2 * y1
-        for (x1, y1), (x2, y2) in zip(
-            polygon, [*polygon[1:], polygon[0]], strict=True
-        )
+        for (x1, y1), (x2, y2) in zip(polygon, [*polygon[1:], polygon[0]], strict=True)
     )
 
 
