@@ -26,12 +26,16 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check watchfloor tests bench
-	$(BIN)/ruff check watchfloor tests bench
+	$(BIN)/ruff format --check --force-exclude watchfloor tests bench
+	$(BIN)/ruff check --force-exclude watchfloor tests bench
 	$(BIN)/mypy
 
 bench: $(STAMP)
+	$(BIN)/python -m bench.detectors
 	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.replay
+	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.latency
 
 clean:
 	rm -rf $(VENV) build *.egg-info
