@@ -32,6 +32,16 @@ before its episode ends. A foot point that jitters across a zone's edge, or a
 count that dips for a frame, then keeps one visit instead of splitting it into
 many alerts. An episode that ends this way ends at the first frame outside."""
 
+HANDOVER_S = 3.0
+"""Seconds after a track vanished inside a zone, during an alert, in which a
+new track of its class appearing nearby is taken as the same object: trackers
+lose people behind others and find them again under a new id, and one visit
+should make one alert, not one per id."""
+
+HANDOVER_DISTANCE = 0.1
+"""How near (as a fraction of the image) the new track's feet must be to where
+the vanished track's were."""
+
 
 class RuleSetError(ValueError):
     """Zones, lines and rules that do not fit together; the message says why."""
@@ -245,13 +255,15 @@ class _Visit:
     it. ``last_start`` outlives visits, for the cooldown.
     """
 
-    __slots__ = ("entered_at", "episode", "last_start", "left_at")
+    __slots__ = ("entered_at", "episode", "inherited", "last_start", "left_at")
 
     def __init__(self) -> None:
         self.entered_at: datetime | None = None
         self.left_at: datetime | None = None
         self.episode: AlertSignal | None = None
         self.last_start: datetime | None = None
+        # The visit continues another track's alerted one (see HANDOVER_S).
+        self.inherited = False
 
     def observe(self, inside: bool, now: datetime, grace: float) -> datetime | None:
         """Take one frame's observation; the end time when the visit is over."""
@@ -274,7 +286,7 @@ class _Visit:
         self, now: datetime, threshold: float, strict: bool, cooldown: float
     ) -> bool:
         """Whether an episode starts at this frame (the subject is inside)."""
-        if self.episode is not None or self.entered_at is None:
+        if self.episode is not None or self.entered_at is None or self.inherited:
             return False
         if self.left_at is not None:
             return False
@@ -311,6 +323,7 @@ class _Rule:
         "cooldown",
         "crossings",
         "direction",
+        "handovers",
         "identity",
         "kind",
         "line_name",
@@ -377,6 +390,8 @@ class _Rule:
         self.visits: dict[int, _Visit] = {}
         self.crossings: dict[int, _Crossing] = {}
         self.occupancy = _Visit()
+        # Where and when tracks vanished inside the zone during an episode.
+        self.handovers: list[tuple[datetime, Point, str]] = []
 
     def inside(self, foot: Point) -> bool:
         """Whether feet at ``foot`` (normalised) are inside the rule's zone."""
@@ -412,6 +427,21 @@ def _check_time(time: datetime, last: datetime | None) -> None:
         )
 
 
+def _take_handover(rule: _Rule, now: datetime, memory: _Track) -> bool:
+    """Whether a track new in a zone continues one that vanished there (and
+    takes that vanished track's place, so that it is continued only once)."""
+    rule.handovers = [
+        h for h in rule.handovers if (now - h[0]).total_seconds() <= HANDOVER_S
+    ]
+    x, y = memory.foot
+    for index, (_, (hx, hy), label) in enumerate(rule.handovers):
+        near = (x - hx) ** 2 + (y - hy) ** 2 <= HANDOVER_DISTANCE**2
+        if label == memory.label and near:
+            del rule.handovers[index]
+            return True
+    return False
+
+
 class RuleEvaluator:
     """Evaluates one camera's rules on its tracker updates, frame by frame.
 
@@ -427,7 +457,11 @@ class RuleEvaluator:
       the rule's previous episode for this track. A brief pass through the
       zone therefore raises nothing, and one visit raises at most one alert.
       Dwell counts from the visit's first frame, across exits shorter than
-      the grace.
+      the grace. A track that appears inside the zone within
+      :data:`HANDOVER_S` of another track of its class vanishing there during
+      an episode, and near where it vanished, is taken as the same object
+      (a tracker that lost it and found it again under a new id): its visit
+      raises no second alert.
     - **loitering**: the same, with a visit longer than ``limit_s`` (strictly)
       in place of ``min_dwell``.
     - **line_crossing**: one instantaneous episode (start = end = the frame)
@@ -681,6 +715,7 @@ class RuleEvaluator:
                 if not inside:
                     continue
                 visit = visits[track_id] = _Visit()
+                visit.inherited = _take_handover(rule, now, memory)
 
             end = visit.observe(inside, now, self._grace)
             if end is not None and visit.episode is not None:
@@ -784,6 +819,8 @@ class RuleEvaluator:
             if visit is not None and visit.episode is not None:
                 end = visit.left_at if visit.left_at is not None else memory.last_seen
                 signals.append(self._ended(visit.episode, end, memory))
+                if visit.left_at is None:
+                    rule.handovers.append((memory.last_seen, memory.foot, memory.label))
 
     def _end_rule(
         self, rule: _Rule, time: datetime, signals: list[AlertSignal]
