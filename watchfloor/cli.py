@@ -276,6 +276,8 @@ def _serve(
     )
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass  # uvicorn passes Ctrl-C on after its own shutdown; ours follows
     finally:
         typer.echo("stopping: closing segments and open alerts")
         engine.stop()
