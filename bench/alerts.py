@@ -8,7 +8,9 @@ the whole pipeline (detector, tracker, rules), as ``watchfloor replay
 within that visit (give or take ``--slack`` seconds) and its box overlaps the
 labelled person's box at that frame; matching is one to one.
 
-Run: ``python -m bench.alerts [--data DIR]``.
+Run: ``python -m bench.alerts [--data DIR] [--verbose]``; ``--verbose`` also
+lists each expected alert that was missed and each alert that matched none,
+with its frame, time, track and box.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import argparse
 import os
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -51,6 +53,8 @@ class Outcome:
     alerts: int
     matched: int
     delays: list[float]
+    missed: list[dict[str, Any]] = field(default_factory=list)
+    unmatched: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def recall(self) -> float:
@@ -118,6 +122,17 @@ def match(
     slack_s: float,
 ) -> tuple[int, list[float]]:
     """One-to-one matches of alerts to expected ones; delays of the matches."""
+    pairs = match_pairs(expected, alerts, boxes, slack_s)
+    return len(pairs), [alerts[j]["time_s"] - expected[i]["time_s"] for i, j in pairs]
+
+
+def match_pairs(
+    expected: list[dict[str, Any]],
+    alerts: list[dict[str, Any]],
+    boxes: dict[int, dict[int, tuple[float, ...]]],
+    slack_s: float,
+) -> list[tuple[int, int]]:
+    """One-to-one matches as (index in ``expected``, index in ``alerts``)."""
     pairs = []
     for i, want in enumerate(expected):
         end = want["end_s"] if want["end_s"] is not None else float("inf")
@@ -133,14 +148,14 @@ def match(
     pairs.sort()
     used_expected: set[int] = set()
     used_alerts: set[int] = set()
-    delays = []
+    matched = []
     for _, i, j in pairs:
         if i in used_expected or j in used_alerts:
             continue
         used_expected.add(i)
         used_alerts.add(j)
-        delays.append(alerts[j]["time_s"] - expected[i]["time_s"])
-    return len(delays), delays
+        matched.append((i, j))
+    return matched
 
 
 def measure(data: Path, slack_s: float) -> list[Outcome]:
@@ -164,11 +179,61 @@ def measure(data: Path, slack_s: float) -> list[Outcome]:
                 site, site.cameras[0], video, [log], frame_rate=info.frame_rate
             )
             log.close(DEFAULT_ORIGIN + timedelta(seconds=stats.video_s))
-            matched, delays = match(expected, log.alerts, boxes, slack_s)
-            outcomes.append(
-                Outcome(sequence, zone, len(expected), len(log.alerts), matched, delays)
+            pairs = match_pairs(expected, log.alerts, boxes, slack_s)
+            delays = [log.alerts[j]["time_s"] - expected[i]["time_s"] for i, j in pairs]
+            hit_expected = {i for i, _ in pairs}
+            hit_alerts = {j for _, j in pairs}
+            outcome = Outcome(
+                sequence, zone, len(expected), len(log.alerts), len(pairs), delays
             )
+            outcome.missed = [
+                _with_overlaps(e, boxes)
+                for i, e in enumerate(expected)
+                if i not in hit_expected
+            ]
+            outcome.unmatched = [
+                _with_overlaps(a, boxes)
+                for j, a in enumerate(log.alerts)
+                if j not in hit_alerts
+            ]
+            outcomes.append(outcome)
     return outcomes
+
+
+def _with_overlaps(
+    alert: dict[str, Any], boxes: dict[int, dict[int, tuple[float, ...]]]
+) -> dict[str, Any]:
+    """An alert with the labelled people its box overlaps at its frame (by IoU)."""
+    overlaps: list[tuple[int, float]] = []
+    if alert["box"] is not None:
+        for person, box in boxes.get(alert["frame"], {}).items():
+            iou = _iou(tuple(alert["box"]), box)
+            if iou > 0.0:
+                overlaps.append((person, round(iou, 2)))
+    overlaps.sort(key=lambda item: -item[1])
+    return {**alert, "overlaps": overlaps}
+
+
+def listing(outcomes: list[Outcome]) -> str:
+    """The missed expected alerts and the unmatched alerts, one per line."""
+
+    def describe(alert: dict[str, Any]) -> str:
+        box = ", ".join(f"{v:.0f}" for v in alert["box"]) if alert["box"] else "-"
+        end = "open" if alert["end_s"] is None else f"{alert['end_s']:.2f}"
+        people = ", ".join(f"{p} (IoU {iou:.2f})" for p, iou in alert["overlaps"])
+        return (
+            f"frame {alert['frame']}, t {alert['time_s']:.2f} s, track "
+            f"{alert['track_id']}, box [{box}], in zone {alert['entered_s']:.2f}"
+            f"-{end} s; labelled people overlapping: {people or 'none'}"
+        )
+
+    lines = []
+    for o in outcomes:
+        for alert in o.missed:
+            lines.append(f"{o.sequence} {o.zone} missed: {describe(alert)}")
+        for alert in o.unmatched:
+            lines.append(f"{o.sequence} {o.zone} unmatched alert: {describe(alert)}")
+    return "\n".join(lines)
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -202,8 +267,17 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=Path(default))
     parser.add_argument("--slack", type=float, default=1.0, help="seconds")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help="also list missed expected alerts and alerts that matched none",
+    )
     args = parser.parse_args()
-    print(table(measure(args.data, args.slack)))
+    outcomes = measure(args.data, args.slack)
+    print(table(outcomes))
+    if args.verbose:
+        print()
+        print(listing(outcomes))
 
 
 if __name__ == "__main__":

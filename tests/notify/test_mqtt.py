@@ -233,7 +233,7 @@ def test_unreachable_broker_is_logged_and_reached_once_it_starts(
     with caplog.at_level(logging.INFO, logger="watchfloor.notify.mqtt"):
         began = time.monotonic()
         notifier.start()
-        assert time.monotonic() - began < 0.5
+        assert time.monotonic() - began < 1.0
         deadline = time.monotonic() + 5
         while "unreachable" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.02)
