@@ -328,6 +328,17 @@ class AlertSettings(_Model):
     )
 
 
+class IncidentSettings(_Model):
+    """How incidents keep their evidence."""
+
+    hold_after_close_days: float = Field(
+        30.0,
+        ge=0,
+        description="Days after an incident is closed during which its linked "
+        "footage is still kept from retention.",
+    )
+
+
 class WebhookConfig(_Model):
     """An HTTP endpoint that receives alerts as signed JSON."""
 
@@ -381,6 +392,7 @@ class SiteConfig(_Model):
     lines: list[LineConfig] = Field(default_factory=list, description="Lines.")
     rules: list[RuleConfig] = Field(default_factory=list, description="Rules.")
     alerts: AlertSettings = Field(default_factory=AlertSettings)
+    incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
 
     @model_validator(mode="after")

@@ -2,6 +2,19 @@
 
 from watchfloor.models.alerts import Alert, AlertStatus, ClipState
 from watchfloor.models.base import Base, UTCDateTime
+from watchfloor.models.incidents import (
+    AuditEntry,
+    ExternalReference,
+    Incident,
+    IncidentLink,
+    IncidentNote,
+    IncidentRole,
+    IncidentStatus,
+    LinkKind,
+    Role,
+    Severity,
+    TimelineEntry,
+)
 from watchfloor.models.recording import Clip, Hold, Segment
 from watchfloor.models.rules import LineRow, RuleRow, ZoneRow
 from watchfloor.models.tracks import Event, Track
@@ -9,6 +22,17 @@ from watchfloor.models.tracks import Event, Track
 __all__ = [
     "Alert",
     "AlertStatus",
+    "AuditEntry",
+    "ExternalReference",
+    "Incident",
+    "IncidentLink",
+    "IncidentNote",
+    "IncidentRole",
+    "IncidentStatus",
+    "LinkKind",
+    "Role",
+    "Severity",
+    "TimelineEntry",
     "Base",
     "Clip",
     "ClipState",
