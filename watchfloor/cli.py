@@ -26,9 +26,18 @@ camera_app = typer.Typer(help="Cameras: the camera simulator.", no_args_is_help=
 weights_app = typer.Typer(
     help="Detector weights: fetch and verify them.", no_args_is_help=True
 )
+evidence_app = typer.Typer(
+    help="Evidence: export an incident as a ZIP, and verify such a ZIP.",
+    no_args_is_help=True,
+)
+audit_app = typer.Typer(
+    help="The audit log: check its chain of hashes.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(camera_app, name="camera")
 app.add_typer(weights_app, name="weights")
+app.add_typer(audit_app, name="audit")
+app.add_typer(evidence_app, name="evidence")
 
 SiteArg = Annotated[Path, typer.Argument(help="The site file (YAML).")]
 
@@ -600,3 +609,130 @@ def camera_simulate(
     for name in paths:
         typer.echo(f"serving {name} at rtsp://{host}:{port}/{name}")
     simulator.serve(paths, port=port, host=host)
+
+
+def _who() -> str:
+    """The login name of whoever runs the command, for the audit log."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "local"
+
+
+@evidence_app.command("export")
+def evidence_export(
+    site_file: SiteArg,
+    incident: Annotated[int, typer.Argument(help="The incident's id.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the ZIP.")],
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who exports it (default: your login name)."),
+    ] = None,
+) -> None:
+    """Export an incident's clips, snapshots, record, timeline and audit entries.
+
+    The ZIP's manifest.json lists every file with its SHA-256 and size. A clip
+    that changed on disk since it was cut is exported as it is now and flagged
+    in the manifest; the command then says so and exits with status 3. The
+    export is recorded in the audit log.
+    """
+    from watchfloor.incidents.evidence import EvidenceError, export_incident
+
+    site = _site(site_file)
+    db = _open_db(site)
+    try:
+        package = export_incident(db, incident, site.media_dir, out, by=by or _who())
+    except EvidenceError as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(1) from exc
+    finally:
+        db.close()
+    manifest = package.manifest or {}
+    files = manifest.get("files", [])
+    size = sum(int(entry["bytes"]) for entry in files)
+    typer.echo(
+        f"evidence of incident {incident} written to {out}: {len(files) + 1} files "
+        f"({size / 1e6:.1f} MB), exported by {package.exported_by} at "
+        f"{package.exported_at.isoformat()}"
+    )
+    typer.echo(f"manifest.json sha256 {package.manifest_sha256}")
+    if package.integrity:
+        for problem in package.integrity:
+            typer.secho(f"integrity problem: {problem.message}", fg="red")
+        count = len(package.integrity)
+        typer.secho(
+            f"{count} integrity problem{'' if count == 1 else 's'} flagged in the "
+            "manifest; the evidence was exported as it is now",
+            fg="red",
+        )
+        raise typer.Exit(3)
+    typer.secho("integrity: every clip matches the SHA-256 recorded when cut")
+
+
+@evidence_app.command("verify")
+def evidence_verify(
+    zip_file: Annotated[Path, typer.Argument(help="The evidence ZIP.")],
+    manifest_sha256: Annotated[
+        str | None,
+        typer.Option(
+            "--manifest-sha256",
+            help="The manifest's SHA-256 from the export's audit entry; checked too.",
+        ),
+    ] = None,
+) -> None:
+    """Check every file of an evidence ZIP against its manifest.json.
+
+    Names every file that is missing, added or changed. Exits 0 when all
+    match, 1 when any does not (or the ZIP cannot be read), and 3 when all
+    match but the export itself flagged integrity problems.
+    """
+    from watchfloor.incidents.evidence import verify_zip
+
+    report = verify_zip(zip_file, manifest_sha256)
+    lines = report.lines()
+    typer.secho(lines[0], fg="green" if report.ok else "red", bold=True)
+    for line in lines[1:]:
+        flagged = line.startswith("flagged")
+        bad = line.startswith(("missing", "added", "changed", "error"))
+        typer.secho(line, fg="red" if bad else "yellow" if flagged else None)
+    if not report.ok:
+        raise typer.Exit(1)
+    if report.flagged:
+        raise typer.Exit(3)
+
+
+@audit_app.command("verify")
+def audit_verify(site_file: SiteArg) -> None:
+    """Check that no audit entry was edited or deleted since it was written.
+
+    Walks the chain of hashes from the first entry; names the first entry that
+    breaks it and exits with status 1, or prints how many entries were checked
+    and the newest hash (keep it elsewhere: removal of the newest entries can
+    only be noticed against it).
+    """
+    from watchfloor.incidents.audit import verify
+
+    site = _site(site_file)
+    db = _open_db(site)
+    try:
+        with db.session() as session:
+            result = verify(session)
+    finally:
+        db.close()
+    if not result.ok:
+        typer.secho(
+            f"audit log broken at entry {result.first_broken_id} "
+            f"({result.checked} entries read): {result.reason}",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(1)
+    if result.checked == 0:
+        typer.echo("audit log is empty: nothing to check")
+        return
+    typer.echo(
+        f"audit log intact: {result.checked} entries checked; newest hash "
+        f"{result.last_hash}"
+    )

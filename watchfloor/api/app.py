@@ -9,7 +9,15 @@ from fastapi import FastAPI
 from watchfloor import __version__
 from watchfloor.api.deps import ApiContext
 from watchfloor.api.errors import install_error_handlers
-from watchfloor.api.routers import alerts, cameras, definitions, health, live
+from watchfloor.api.routers import (
+    alerts,
+    cameras,
+    definitions,
+    evidence,
+    health,
+    incidents,
+    live,
+)
 from watchfloor.bus import Bus
 from watchfloor.config import SiteConfig
 from watchfloor.ingest.status import CameraStatus
@@ -18,8 +26,11 @@ from watchfloor.models.database import Database
 DESCRIPTION = """\
 Watchfloor's HTTP API: cameras and their live status; zones, lines and rules
 (the site file's, read-only, and those made here); alerts with their snapshot
-and clip, and their handling. `WebSocket /api/live` pushes camera status and
-alert changes as they happen.
+and clip, and their handling; incidents with their lifecycle, people, linked
+alerts, clips and events, timeline and metrics. `WebSocket /api/live` pushes
+camera status and alert changes as they happen. Every change is written to an
+audit log as done by the body's `by`, else the `X-Watchfloor-Actor` header,
+else `local`.
 
 Every error answers `{"detail": "..."}` saying what was wrong and what would be
 right. Times are ISO 8601 with a UTC offset; times without one are refused.
@@ -63,7 +74,7 @@ def create_app(
         rules_changed=rules_changed or _nothing,
     )
     install_error_handlers(app)
-    for module in (health, cameras, definitions, alerts, live):
+    for module in (health, cameras, definitions, alerts, incidents, live, evidence):
         app.include_router(module.router)
     return app
 

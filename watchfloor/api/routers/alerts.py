@@ -24,6 +24,7 @@ from watchfloor.api.schemas import (
     DismissIn,
     ResolveIn,
 )
+from watchfloor.incidents import audit
 from watchfloor.models import Alert, AlertStatus, Clip, ClipState
 from watchfloor.rules.payloads import alert_payload
 
@@ -272,15 +273,35 @@ def _move(
             allowed = ()
         if target not in allowed:
             raise HTTPException(409, _refusal(alert_id, current, target, allowed))
+        before = _handling(alert)
         alert.status = target.value
         alert.status_by = by
         alert.status_at = datetime.now(UTC)
         alert.status_note = note or None
         session.flush()
+        audit.append(
+            session,
+            by,
+            f"alert.{_VERBS[target]}",
+            f"alert:{alert_id}",
+            before,
+            _handling(alert),
+            time=alert.status_at,
+        )
         payload = alert_payload(alert)
     log.info("alert %d %s by %s (was %s)", alert_id, target.value, by, current)
     context.bus.publish("alert", {**payload, "change": "updated"})
     return AlertOut.model_validate(payload)
+
+
+def _handling(alert: Alert) -> dict[str, Any]:
+    """The alert's handling, for the audit log."""
+    return {
+        "status": alert.status,
+        "status_by": alert.status_by,
+        "status_at": alert.status_at,
+        "status_note": alert.status_note,
+    }
 
 
 def _refusal(
