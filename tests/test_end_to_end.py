@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,7 @@ from watchfloor.bus import Bus, Message
 from watchfloor.config import SiteConfig, parse_site
 from watchfloor.demo import DEMO_SITE
 from watchfloor.engine import Engine
+from watchfloor.incidents.evidence import verify_zip
 from watchfloor.models.database import Database
 from watchfloor.notify import verify_signature
 from watchfloor.notify.webhooks import SIGNATURE_HEADER
@@ -103,6 +105,9 @@ class Outcome:
     clip_tail: httpx.Response
     clip_file: Path
     digests: list[bytes]
+    escalated: dict[str, Any]
+    evidence_file: Path
+    report: httpx.Response
 
     @property
     def alert(self) -> dict[str, Any]:
@@ -283,8 +288,22 @@ def outcome(
                 f"{alert_url}/clip", headers={"Range": "bytes=0-1023"}
             )
             clip_tail = client.get(f"{alert_url}/clip", headers={"Range": "bytes=-500"})
+            # The operator escalates the alert; the incident's evidence is
+            # exported and its review report rendered.
+            escalated = client.post(
+                f"{alert_url}/escalate",
+                json={"severity": "high", "note": "guard sent"},
+                headers={"X-Watchfloor-Actor": "operator"},
+            )
+            assert escalated.status_code == 200, escalated.text
+            incident_url = f"/api/incidents/{escalated.json()['incident']['id']}"
+            export = client.get(f"{incident_url}/export", params={"by": "operator"})
+            report = client.get(f"{incident_url}/report", params={"format": "html"})
         clip_file = folder / "fetched-clip.mp4"
         clip_file.write_bytes(clip.content)
+        assert export.status_code == 200, export.text
+        evidence_file = folder / "evidence.zip"
+        evidence_file.write_bytes(export.content)
         deliveries = list(receiver.deliveries)
         live_messages = list(live.messages)
 
@@ -308,6 +327,9 @@ def outcome(
         clip_tail=clip_tail,
         clip_file=clip_file,
         digests=digests,
+        escalated=escalated.json(),
+        evidence_file=evidence_file,
+        report=report,
     )
 
 
@@ -428,7 +450,9 @@ def test_websocket_sees_the_alert_within_a_second(outcome: Outcome) -> None:
         for m in outcome.live
         if m.data.get("type") == "alert" and m.data["id"] == alert_id
     ]
-    assert changes == ["raised", "ended", "clip"]
+    assert changes[:3] == ["raised", "ended", "clip"]
+    # Then the operator's escalation, where its push arrived before the end.
+    assert set(changes[3:]) <= {"updated"}
 
 
 def test_webhook_receives_the_alert_signed(outcome: Outcome) -> None:
@@ -437,7 +461,9 @@ def test_webhook_receives_the_alert_signed(outcome: Outcome) -> None:
         d for d in outcome.deliveries if json.loads(d.body)["alert"]["id"] == alert_id
     ]
     events = [d.headers["X-Watchfloor-Event"] for d in mine]
-    assert events == ["alert.raised", "alert.ended", "alert.clip"]
+    # The escalation's update may follow, when it was delivered in time.
+    assert events[:3] == ["alert.raised", "alert.ended", "alert.clip"]
+    assert set(events[3:]) <= {"alert.updated"}
     for delivery in mine:
         signature = delivery.headers[SIGNATURE_HEADER]
         assert verify_signature(delivery.body, signature, SECRET)
@@ -459,3 +485,30 @@ def test_mqtt_receives_the_alert(outcome: Outcome) -> None:
     assert len(raised) == 1
     assert raised[0]["camera"] == CAMERA
     assert raised[0]["zone"] == "lawn"
+
+
+def test_the_alert_escalates_into_an_incident_with_verifiable_evidence(
+    outcome: Outcome,
+) -> None:
+    alert_id = outcome.alert["id"]
+    assert outcome.escalated["created"] is True
+    assert outcome.escalated["alert"]["status"] == "escalated"
+    incident = outcome.escalated["incident"]
+    assert incident["status"] == "triage"
+    assert [link["target_id"] for link in incident["links"]] == [alert_id]
+    assert incident["links"][0]["hold"]["camera"] == CAMERA
+
+    report = verify_zip(outcome.evidence_file)
+    assert report.ok, report.lines()
+    assert report.exported_by == "operator"
+    with zipfile.ZipFile(outcome.evidence_file) as archive:
+        names = archive.namelist()
+        clips = [n for n in names if n.endswith(".mp4")]
+        assert len(clips) == 1, names
+        # The exported clip is the one the API serves, byte for byte.
+        assert archive.read(clips[0]) == outcome.clip.content
+        assert any(n.endswith(".jpg") for n in names), names
+
+    assert outcome.report.status_code == 200, outcome.report.text
+    assert outcome.report.headers["content-type"].startswith("text/html")
+    assert "data:image/jpeg;base64," in outcome.report.text
