@@ -84,9 +84,14 @@ cameras:
         clip_end,
         "--out",
         str(out),
+        "--by",
+        "investigator",
     )
     assert cut.returncode == 0, cut.stderr
     assert "sha256" in cut.stdout
+    audited = watchfloor("audit", "verify", str(site))
+    assert audited.returncode == 0, audited.stderr
+    assert "1 entries checked" in audited.stdout
     with av.open(str(out)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames >= 3 * 25

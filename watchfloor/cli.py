@@ -225,8 +225,16 @@ def clip(
     out: Annotated[
         Path | None, typer.Option(help="Where to write the MP4 (default: media/clips).")
     ] = None,
+    by: Annotated[
+        str | None,
+        typer.Option("--by", help="Who cuts it, for the audit log (default: local)."),
+    ] = None,
 ) -> None:
-    """Cut one MP4 clip from the recordings of a camera, by stream copy."""
+    """Cut one MP4 clip from the recordings of a camera, by stream copy.
+
+    The clip is recorded, with its SHA-256, in the database and the audit log.
+    """
+    from watchfloor.incidents import audit
     from watchfloor.media.clips import ClipError, cut_clip
 
     site = _site(site_file)
@@ -238,6 +246,22 @@ def clip(
     db = _open_db(site)
     try:
         result = cut_clip(db, site.media_dir, camera, _when(start), _when(end), out)
+        with db.session() as session:
+            after = {
+                "camera": camera,
+                "start": result.start.isoformat(),
+                "end": result.end.isoformat(),
+                "path": str(result.path),
+                "sha256": result.sha256,
+            }
+            audit.append(
+                session,
+                by or audit.DEFAULT_ACTOR,
+                "clip.cut",
+                f"clip:{result.id}",
+                None,
+                after,
+            )
     except ClipError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
@@ -611,16 +635,6 @@ def camera_simulate(
     simulator.serve(paths, port=port, host=host)
 
 
-def _who() -> str:
-    """The login name of whoever runs the command, for the audit log."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):
-        return "local"
-
-
 @evidence_app.command("export")
 def evidence_export(
     site_file: SiteArg,
@@ -628,7 +642,9 @@ def evidence_export(
     out: Annotated[Path, typer.Option("--out", help="Where to write the ZIP.")],
     by: Annotated[
         str | None,
-        typer.Option("--by", help="Who exports it (default: your login name)."),
+        typer.Option(
+            "--by", help="Who exports it, for the audit log (default: local)."
+        ),
     ] = None,
 ) -> None:
     """Export an incident's clips, snapshots, record, timeline and audit entries.
@@ -638,12 +654,15 @@ def evidence_export(
     in the manifest; the command then says so and exits with status 3. The
     export is recorded in the audit log.
     """
+    from watchfloor.incidents.audit import DEFAULT_ACTOR
     from watchfloor.incidents.evidence import EvidenceError, export_incident
 
     site = _site(site_file)
     db = _open_db(site)
     try:
-        package = export_incident(db, incident, site.media_dir, out, by=by or _who())
+        package = export_incident(
+            db, incident, site.media_dir, out, by=by or DEFAULT_ACTOR
+        )
     except EvidenceError as exc:
         typer.secho(str(exc), fg="red", err=True)
         raise typer.Exit(1) from exc
