@@ -335,6 +335,7 @@ class _AlertPrinter:
         self.base = f"http://{host}:{port}"
         self.subscription = bus.subscribe({"alert", "camera"})
         self.show = show
+        self.states: dict[str, str] = {}
         self.thread = threading.Thread(target=self._run, name="printer", daemon=True)
 
     def start(self) -> None:
@@ -349,7 +350,10 @@ class _AlertPrinter:
             data = message.payload
             stamp = f"{datetime.now(UTC):%H:%M:%S}"
             if message.topic == "camera":
-                self.show(f"{stamp} camera {data['camera']}: {data['state']}")
+                # Status messages also carry rates; print changes of state only.
+                if self.states.get(data["camera"]) != data["state"]:
+                    self.states[data["camera"]] = data["state"]
+                    self.show(f"{stamp} camera {data['camera']}: {data['state']}")
                 continue
             change = data.get("change")
             where = data.get("zone") or data.get("line")
@@ -367,6 +371,8 @@ class _AlertPrinter:
                 self.show(f"{head}: clip ready at {self.base}{data['clip_url']}")
             elif change == "clip":
                 self.show(f"{head}: clip failed: {data.get('clip_error')}")
+            elif change == "updated":
+                self.show(f"{head}: {data['status']} by {data.get('status_by')}")
 
 
 @app.command()
