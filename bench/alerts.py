@@ -6,7 +6,8 @@ labelled boxes as tracks). The measured alerts are those of a replay through
 the whole pipeline (detector, tracker, rules), as ``watchfloor replay
 --alerts-out`` writes them. An alert matches an expected one when it starts
 within that visit (give or take ``--slack`` seconds) and its box overlaps the
-labelled person's box at that frame; matching is one to one.
+labelled person's box at that frame (IoU >= 0.3); matching is one to one,
+with the most matches and then the least total delay.
 
 Run: ``python -m bench.alerts [--data DIR] [--verbose]``; ``--verbose`` also
 lists each expected alert that was missed and each alert that matched none,
@@ -23,6 +24,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
 
 from watchfloor.config import parse_site
 from watchfloor.replay import DEFAULT_ORIGIN, AlertLog, find_video, replay_video
@@ -132,8 +136,12 @@ def match_pairs(
     boxes: dict[int, dict[int, tuple[float, ...]]],
     slack_s: float,
 ) -> list[tuple[int, int]]:
-    """One-to-one matches as (index in ``expected``, index in ``alerts``)."""
-    pairs = []
+    """One-to-one matches as (index in ``expected``, index in ``alerts``).
+
+    The assignment with the most matches, and among those the least total
+    delay (the Hungarian method, as CLEAR MOT matches boxes)."""
+    unmatched = 1e6
+    cost = np.full((len(expected), len(alerts)), unmatched)
     for i, want in enumerate(expected):
         end = want["end_s"] if want["end_s"] is not None else float("inf")
         for j, got in enumerate(alerts):
@@ -144,18 +152,15 @@ def match_pairs(
                 continue
             if _iou(tuple(got["box"]), labelled) < 0.3:
                 continue
-            pairs.append((abs(got["time_s"] - want["time_s"]), i, j))
-    pairs.sort()
-    used_expected: set[int] = set()
-    used_alerts: set[int] = set()
-    matched = []
-    for _, i, j in pairs:
-        if i in used_expected or j in used_alerts:
-            continue
-        used_expected.add(i)
-        used_alerts.add(j)
-        matched.append((i, j))
-    return matched
+            cost[i, j] = abs(got["time_s"] - want["time_s"])
+    if cost.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(cost)
+    return sorted(
+        (int(i), int(j))
+        for i, j in zip(rows, cols, strict=True)
+        if cost[i, j] < unmatched
+    )
 
 
 def measure(data: Path, slack_s: float) -> list[Outcome]:

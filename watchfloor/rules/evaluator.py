@@ -255,7 +255,14 @@ class _Visit:
     it. ``last_start`` outlives visits, for the cooldown.
     """
 
-    __slots__ = ("entered_at", "episode", "inherited", "last_start", "left_at")
+    __slots__ = (
+        "entered_at",
+        "episode",
+        "handed_over",
+        "inherited",
+        "last_start",
+        "left_at",
+    )
 
     def __init__(self) -> None:
         self.entered_at: datetime | None = None
@@ -264,6 +271,8 @@ class _Visit:
         self.last_start: datetime | None = None
         # The visit continues another track's alerted one (see HANDOVER_S).
         self.inherited = False
+        # A new track took this lost one's place while it was lost.
+        self.handed_over = False
 
     def observe(self, inside: bool, now: datetime, grace: float) -> datetime | None:
         """Take one frame's observation; the end time when the visit is over."""
@@ -427,17 +436,39 @@ def _check_time(time: datetime, last: datetime | None) -> None:
         )
 
 
-def _take_handover(rule: _Rule, now: datetime, memory: _Track) -> bool:
+def _near(a: Point, b: Point) -> bool:
+    return (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2 <= HANDOVER_DISTANCE**2
+
+
+def _take_handover(
+    rule: _Rule, now: datetime, memory: _Track, tracks: dict[int, _Track]
+) -> bool:
     """Whether a track new in a zone continues one that vanished there (and
-    takes that vanished track's place, so that it is continued only once)."""
+    takes that vanished track's place, so that it is continued only once).
+
+    The vanished track is either over (the tracker ended it) or still lost
+    (the tracker keeps it a while in case it comes back, but a new id was
+    given to the object first)."""
     rule.handovers = [
         h for h in rule.handovers if (now - h[0]).total_seconds() <= HANDOVER_S
     ]
-    x, y = memory.foot
-    for index, (_, (hx, hy), label) in enumerate(rule.handovers):
-        near = (x - hx) ** 2 + (y - hy) ** 2 <= HANDOVER_DISTANCE**2
-        if label == memory.label and near:
+    for index, (_, foot, label) in enumerate(rule.handovers):
+        if label == memory.label and _near(memory.foot, foot):
             del rule.handovers[index]
+            return True
+    for track_id, visit in rule.visits.items():
+        lost = tracks.get(track_id)
+        if (
+            (visit.episode is None and not visit.inherited)
+            or visit.handed_over
+            or visit.left_at is not None
+            or lost is None
+            or lost.last_seen >= now
+            or (now - lost.last_seen).total_seconds() > HANDOVER_S
+        ):
+            continue
+        if lost.label == memory.label and _near(memory.foot, lost.foot):
+            visit.handed_over = True
             return True
     return False
 
@@ -461,7 +492,8 @@ class RuleEvaluator:
       :data:`HANDOVER_S` of another track of its class vanishing there during
       an episode, and near where it vanished, is taken as the same object
       (a tracker that lost it and found it again under a new id): its visit
-      raises no second alert.
+      raises no second alert. The vanished track may be over or still lost
+      (kept by the tracker in case it comes back); each is continued once.
     - **loitering**: the same, with a visit longer than ``limit_s`` (strictly)
       in place of ``min_dwell``.
     - **line_crossing**: one instantaneous episode (start = end = the frame)
@@ -715,7 +747,7 @@ class RuleEvaluator:
                 if not inside:
                     continue
                 visit = visits[track_id] = _Visit()
-                visit.inherited = _take_handover(rule, now, memory)
+                visit.inherited = _take_handover(rule, now, memory, self._tracks)
 
             end = visit.observe(inside, now, self._grace)
             if end is not None and visit.episode is not None:
@@ -816,11 +848,14 @@ class RuleEvaluator:
         for rule in self._rules:
             rule.crossings.pop(track_id, None)
             visit = rule.visits.pop(track_id, None)
-            if visit is not None and visit.episode is not None:
+            if visit is None:
+                continue
+            if visit.episode is not None:
                 end = visit.left_at if visit.left_at is not None else memory.last_seen
                 signals.append(self._ended(visit.episode, end, memory))
-                if visit.left_at is None:
-                    rule.handovers.append((memory.last_seen, memory.foot, memory.label))
+            alerted = visit.episode is not None or visit.inherited
+            if alerted and visit.left_at is None and not visit.handed_over:
+                rule.handovers.append((memory.last_seen, memory.foot, memory.label))
 
     def _end_rule(
         self, rule: _Rule, time: datetime, signals: list[AlertSignal]
