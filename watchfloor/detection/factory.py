@@ -26,11 +26,13 @@ class DetectorSpec(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    backend: Literal["darknet", "onnx"] = Field(
+    backend: Literal["darknet", "onnx", "ultralytics"] = Field(
         default="darknet",
         description=(
             "'darknet': a darknet YOLO model on OpenCV DNN (the catalogue's "
-            "yolov3-tiny). 'onnx': a YOLOv8/YOLO11 ONNX export on onnxruntime."
+            "yolov3-tiny). 'onnx': a YOLOv8/YOLO11 ONNX export on onnxruntime. "
+            "'ultralytics': a YOLO .pt checkpoint run by the optional "
+            "ultralytics package (AGPL-3.0; never installed by default)."
         ),
     )
     model: str = Field(
@@ -38,7 +40,8 @@ class DetectorSpec(BaseModel):
         description=(
             "For 'darknet': a weights catalogue name (fetched into the cache "
             "when missing) or a folder holding one .cfg, one .weights and one "
-            ".names file. For 'onnx': the path of the .onnx file."
+            ".names file. For 'onnx': the path of the .onnx file. For "
+            "'ultralytics': the path of the .pt file."
         ),
     )
     input_size: int | None = Field(
@@ -94,10 +97,10 @@ class DetectorSpec(BaseModel):
                 f"input_size {self.input_size} is not a multiple of 32; use e.g. "
                 "320, 416, 608 or 640"
             )
-        if self.backend == "darknet" and self.labels is not None:
+        if self.backend != "onnx" and self.labels is not None:
             raise ValueError(
-                "labels are only for the 'onnx' backend; a darknet model takes its "
-                "class names from its .names file"
+                f"labels are only for the 'onnx' backend; a {self.backend} model "
+                "takes its class names from its own files"
             )
         return self
 
@@ -149,6 +152,22 @@ def forget_detectors() -> None:
 
 
 def _build(spec: DetectorSpec) -> Detector:
+    if spec.backend == "ultralytics":
+        from watchfloor.detection.ultralytics_yolo import UltralyticsDetector
+
+        checkpoint = Path(spec.model).expanduser()
+        if not checkpoint.is_file():
+            raise WeightsError(
+                f"ultralytics model {checkpoint} does not exist; give the path of a "
+                "YOLO .pt checkpoint"
+            )
+        return UltralyticsDetector(
+            checkpoint,
+            input_size=spec.input_size,
+            score_threshold=spec.score_threshold,
+            nms_iou=spec.nms_iou,
+        )
+
     if spec.backend == "onnx":
         from watchfloor.detection.onnx_yolo import OnnxYoloDetector
 
