@@ -84,7 +84,7 @@ class UltralyticsDetector:
             Detection(
                 (float(x1), float(y1), float(x2), float(y2)),
                 float(score),
-                self.labels[cls],
+                self.labels[int(cls)],
             )
             for (x1, y1, x2, y2), score, cls in zip(
                 corners, scores, classes, strict=True
