@@ -24,6 +24,7 @@ from watchfloor.detection.factory import DetectorSpec
 from watchfloor.detection.filters import DetectionFilter
 from watchfloor.detection.motion import MotionSettings
 from watchfloor.rules.geometry import GeometryError, check_line, check_polygon
+from watchfloor.tracking.identities import IdentitySettings, Topology
 from watchfloor.tracking.tracker import TrackerSettings
 
 CAMERA_NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
@@ -394,6 +395,17 @@ class SiteConfig(_Model):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     incidents: IncidentSettings = Field(default_factory=IncidentSettings)
     notifications: NotificationSettings = Field(default_factory=NotificationSettings)
+    topology: Topology = Field(
+        default_factory=Topology,
+        description=(
+            "Which camera leads to which and in how long, and which cameras "
+            "overlap: where the same object may be seen next."
+        ),
+    )
+    identities: IdentitySettings = Field(
+        default_factory=IdentitySettings,
+        description="Joining tracks of different cameras into identities.",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> SiteConfig:
@@ -417,6 +429,12 @@ class SiteConfig(_Model):
                     f"{kind} {shape.name!r} is on camera {shape.camera!r}, which "
                     "the site does not have"
                 )
+        unknown = sorted(self.topology.cameras() - cameras)
+        if unknown:
+            raise ValueError(
+                f"topology names camera(s) {', '.join(map(repr, unknown))}, which "
+                "the site does not have"
+            )
         zones = {z.name for z in self.zones}
         lines = {line.name for line in self.lines}
         for rule in self.rules:

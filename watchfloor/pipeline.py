@@ -27,6 +27,7 @@ from watchfloor.ingest.frames import Frame
 from watchfloor.ingest.queues import FrameQueue
 from watchfloor.models import Event, Track
 from watchfloor.models.database import Database
+from watchfloor.tracking.appearance import Appearance, CropSampler, TrackMotion
 from watchfloor.tracking.tracker import ObjectTracker, TrackedObject, TrackerUpdate
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,87 @@ class CameraPipeline:
     def close(self, time: datetime | None = None) -> TrackerUpdate:
         """End every track (at shutdown or the end of a replay)."""
         return self.tracker.close(time)
+
+
+@dataclass(frozen=True)
+class FinishedTrack:
+    """A track that ended, with what it looked like and how it moved.
+
+    Attributes:
+        camera: Its camera.
+        tracker_id: The id its camera's tracker gave it.
+        label: Its object class.
+        first_seen: Wall-clock time of its first frame.
+        last_seen: Wall-clock time of the last frame it was seen on (not when
+            the tracker gave up on it).
+        appearance: Its colours, from its best crops; ``None`` when no crop
+            was usable (always cut by the picture's edge, or never alone).
+        direction: Its direction of travel on the picture.
+        size_class: Its size class.
+    """
+
+    camera: str
+    tracker_id: int
+    label: str
+    first_seen: datetime
+    last_seen: datetime
+    appearance: Appearance | None
+    direction: str | None
+    size_class: str | None
+
+
+@dataclass
+class _Observed:
+    first_seen: datetime
+    last_seen: datetime
+    label: str
+    sampler: CropSampler = field(default_factory=CropSampler)
+    motion: TrackMotion = field(default_factory=TrackMotion)
+
+
+@dataclass
+class TrackAppearanceCollector:
+    """Follows each track's crops and motion; reports it when it ends.
+
+    A result consumer: give it every :class:`FrameResult` of one camera, in
+    order. ``on_finished`` is called once per track, when the tracker ends it.
+    """
+
+    camera: str
+    on_finished: Callable[[FinishedTrack], None]
+    _tracks: dict[int, _Observed] = field(default_factory=dict)
+
+    def __call__(self, result: FrameResult) -> None:
+        update = result.update
+        frame = result.frame
+        boxes = [t.box for t in update.tracks] + [t.box for t in update.lost_tracks]
+        for index, track in enumerate(update.tracks):
+            observed = self._tracks.get(track.track_id)
+            if observed is None:
+                observed = _Observed(frame.time, frame.time, track.label)
+                self._tracks[track.track_id] = observed
+            observed.last_seen = frame.time
+            observed.motion.add(track.box, frame.width, frame.height)
+            others = boxes[:index] + boxes[index + 1 :]
+            observed.sampler.offer(
+                frame.time.timestamp(), track.box, track.score, frame.image, others
+            )
+        for track_id in update.ended:
+            done = self._tracks.pop(track_id, None)
+            if done is None:
+                continue
+            self.on_finished(
+                FinishedTrack(
+                    camera=self.camera,
+                    tracker_id=track_id,
+                    label=done.label,
+                    first_seen=done.first_seen,
+                    last_seen=done.last_seen,
+                    appearance=done.sampler.describe(),
+                    direction=done.motion.direction(),
+                    size_class=done.motion.size_class(),
+                )
+            )
 
 
 @dataclass

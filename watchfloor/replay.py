@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,13 +24,24 @@ from watchfloor.detection.base import Detection, Detector
 from watchfloor.detection.evaluation import average_precision, load_mot_ground_truth
 from watchfloor.ingest.frames import Frame
 from watchfloor.ingest.sampling import FrameSampler
-from watchfloor.pipeline import CameraPipeline, FrameResult
+from watchfloor.pipeline import (
+    CameraPipeline,
+    FinishedTrack,
+    FrameResult,
+    TrackAppearanceCollector,
+)
 from watchfloor.rules.evaluator import AlertSignal, RuleEvaluator, RuleSet
 from watchfloor.tracking.evaluation import (
     MotRow,
     read_seqinfo,
     score_sequence,
     write_mot_file,
+)
+from watchfloor.tracking.identities import (
+    Assignment,
+    IdentityResolver,
+    Sighting,
+    resolve_in_batches,
 )
 
 # Replayed footage is placed on the wall clock from this moment unless told
@@ -159,6 +170,118 @@ def replay_video(
     stats.wall_s = time.monotonic() - started
     stats.cpu_s = time.process_time() - cpu_started
     return stats
+
+
+@dataclass(frozen=True)
+class CameraFootage:
+    """A video to replay as one camera of a site.
+
+    Attributes:
+        camera: The site's camera whose settings apply.
+        video: The video file.
+        offset_s: When the video starts, in seconds after the first camera's
+            start (the cameras' relative start times).
+        frame_rate: The capture rate, when the file's time stamps say otherwise.
+    """
+
+    camera: str
+    video: Path
+    offset_s: float = 0.0
+    frame_rate: float | None = None
+
+
+@dataclass
+class SiteReplay:
+    """What a replay of several cameras found.
+
+    Attributes:
+        tracks: Every finished track, in the order the cameras were replayed.
+        assignments: The identity of each track (``sighting.key`` is its index
+            in ``tracks``).
+        stats: Each camera's replay statistics.
+    """
+
+    tracks: list[FinishedTrack]
+    assignments: list[Assignment]
+    stats: dict[str, ReplayStats]
+
+    def identity_of(self, index: int) -> int:
+        for assignment in self.assignments:
+            if assignment.sighting.key == index:
+                return assignment.identity
+        raise KeyError(index)
+
+
+def sighting_of(key: int, track: FinishedTrack) -> Sighting:
+    """The resolver's view of a finished track."""
+    return Sighting(
+        key=key,
+        camera=track.camera,
+        label=track.label,
+        start=track.first_seen,
+        end=track.last_seen,
+        descriptor=track.appearance.descriptor if track.appearance else None,
+    )
+
+
+def replay_site(
+    site: SiteConfig,
+    footage: Sequence[CameraFootage],
+    *,
+    sinks: Callable[[str], list[Callable[[FrameResult], None]]] | None = None,
+    fps: float | None = None,
+    origin: datetime = DEFAULT_ORIGIN,
+    detector: Detector | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> SiteReplay:
+    """Replay several videos as cameras of one site, and join their tracks.
+
+    Each camera's video goes through its pipeline (as :func:`replay_video`),
+    placed on the wall clock at ``origin`` plus its offset; the finished tracks
+    of all cameras are then resolved into identities in the batches the live
+    resolver would have made (:func:`resolve_in_batches`).
+
+    Args:
+        site: The site: cameras, topology and identity settings.
+        footage: One entry per camera.
+        sinks: Extra result consumers for a camera, by its name.
+        fps: Frames per second to process; all when None.
+        origin: Wall-clock time of the first camera's start.
+        detector: A loaded detector, instead of the site's.
+        progress: Called with (camera, frames read, frames in its video).
+
+    Raises:
+        ReplayError: A video is missing or not a video.
+        SiteConfigError: A camera is not in the site.
+    """
+    tracks: list[FinishedTrack] = []
+    stats: dict[str, ReplayStats] = {}
+    for item in footage:
+        camera = site.camera(item.camera)
+        collector = TrackAppearanceCollector(camera.name, tracks.append)
+        extra = sinks(camera.name) if sinks is not None else []
+
+        def report(done: int, total: int | None, name: str = camera.name) -> None:
+            if progress is not None:
+                progress(name, done, total)
+
+        stats[camera.name] = replay_video(
+            site,
+            camera,
+            item.video,
+            [collector, *extra],
+            fps=fps,
+            frame_rate=item.frame_rate,
+            origin=origin + timedelta(seconds=item.offset_s),
+            detector=detector,
+            progress=report,
+        )
+    resolver = IdentityResolver(site.topology, site.identities)
+    sightings = [sighting_of(key, track) for key, track in enumerate(tracks)]
+    assignments = resolve_in_batches(
+        resolver, sightings, site.identities.resolve_every_s
+    )
+    return SiteReplay(tracks, assignments, stats)
 
 
 class MotCollector:

@@ -2,6 +2,7 @@
 
 from watchfloor.models.alerts import Alert, AlertStatus, ClipState
 from watchfloor.models.base import Base, UTCDateTime
+from watchfloor.models.identities import Identity
 from watchfloor.models.incidents import (
     AuditEntry,
     ExternalReference,
@@ -29,6 +30,7 @@ __all__ = [
     "Event",
     "ExternalReference",
     "Hold",
+    "Identity",
     "Incident",
     "IncidentLink",
     "IncidentNote",

@@ -81,4 +81,5 @@ class Alert(Base):
         Index("ix_alerts_camera_start", "camera", "start"),
         Index("ix_alerts_status_start", "status", "start"),
         Index("ix_alerts_rule_start", "rule", "start"),
+        Index("ix_alerts_track_id", "track_id"),
     )

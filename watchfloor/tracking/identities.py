@@ -1,0 +1,477 @@
+"""Cross-camera identities: joining tracks of different cameras into one object.
+
+A finished track becomes a :class:`Sighting` (camera, class, time span,
+appearance). The :class:`IdentityResolver` takes sightings in batches (those
+that ended since the last batch) and gives each one an identity, either an
+existing one it joins or a new one.
+
+A sighting may join an identity only where the site's topology allows it:
+
+- an **overlapping** camera (one that sees the same place) while the identity
+  is there too, give or take ``overlap_slack_s``;
+- a **linked** camera (``links``: from one camera to another in
+  ``min_s``..``max_s`` seconds) within that transit window;
+- with no topology at all, any other camera within ``unlinked_max_s``;
+
+and never when the identity is in the same camera at the same time, nor in
+another camera that does not overlap this one at the same time (nobody is in
+two places at once).
+
+Among the allowed joins, the choice is global: one assignment (the Hungarian
+method) over the whole batch, sightings against identities and against each
+other, with appearance distance as the cost. A join needs a distance under
+``max_distance``, and it must be clear: when a second candidate is within
+``margin`` of the chosen one, for the sighting or for the identity, the
+sighting starts an identity of its own rather than guess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import count
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from scipy.optimize import linear_sum_assignment
+
+from watchfloor.tracking.appearance import appearance_distance
+
+log = logging.getLogger(__name__)
+
+
+class CameraLink(BaseModel):
+    """One camera leads to another: what leaves the first reaches the second."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    source: str = Field(alias="from", description="The camera an object leaves.")
+    to: str = Field(description="The camera it reaches next.")
+    min_s: float = Field(
+        0.0, ge=0, description="Shortest transit, seconds from leaving to arriving."
+    )
+    max_s: float = Field(gt=0, description="Longest transit, in seconds.")
+    both_ways: bool = Field(
+        False, description="The way back, from 'to' to 'from', takes as long."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> CameraLink:
+        if self.max_s < self.min_s:
+            raise ValueError(
+                f"link {self.source} -> {self.to}: max_s {self.max_s} is below "
+                f"min_s {self.min_s}"
+            )
+        if self.source == self.to:
+            raise ValueError(
+                f"link {self.source} -> {self.to} joins a camera to itself; a link "
+                "is between two cameras"
+            )
+        return self
+
+
+class Topology(BaseModel):
+    """Which cameras lead to which, and which see the same place."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    links: list[CameraLink] = Field(
+        default_factory=list,
+        description="Transits between cameras: [{from, to, min_s, max_s}].",
+    )
+    overlaps: list[list[str]] = Field(
+        default_factory=list,
+        description=(
+            "Groups of cameras whose views overlap: an object may be in all of "
+            "them at once. Each group names at least two cameras."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Topology:
+        for group in self.overlaps:
+            if len(set(group)) < 2:
+                raise ValueError(
+                    f"overlap group {group} names {len(set(group))} camera(s); a "
+                    "group needs at least two"
+                )
+        return self
+
+    @property
+    def empty(self) -> bool:
+        return not self.links and not self.overlaps
+
+    def cameras(self) -> set[str]:
+        """Every camera the topology names."""
+        names = {name for group in self.overlaps for name in group}
+        for link in self.links:
+            names.update((link.source, link.to))
+        return names
+
+    def overlap(self, a: str, b: str) -> bool:
+        """Whether cameras ``a`` and ``b`` see the same place."""
+        return a != b and any(a in group and b in group for group in self.overlaps)
+
+    def transits(self, a: str, b: str) -> list[tuple[float, float]]:
+        """The transit windows, in seconds, from camera ``a`` to camera ``b``."""
+        windows = []
+        for link in self.links:
+            if (link.source, link.to) == (a, b) or (
+                link.both_ways and (link.to, link.source) == (a, b)
+            ):
+                windows.append((link.min_s, link.max_s))
+        return windows
+
+    def horizon_s(self, unlinked_max_s: float | None) -> float:
+        """How long after its last sighting an identity can still be joined."""
+        longest = max((link.max_s for link in self.links), default=0.0)
+        if self.empty and unlinked_max_s is not None:
+            longest = unlinked_max_s
+        return longest
+
+
+class IdentitySettings(BaseModel):
+    """How tracks of different cameras are joined into identities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="Join tracks across cameras.")
+    max_distance: float = Field(
+        0.35,
+        gt=0,
+        le=1,
+        description=(
+            "Largest appearance distance (0: the same colours, 1: none in "
+            "common) at which two tracks may be the same object."
+        ),
+    )
+    margin: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description=(
+            "A join is made only when no other candidate is within this "
+            "distance of the best: look-alikes stay apart rather than be "
+            "guessed. 0: the assignment alone decides."
+        ),
+    )
+    overlap_slack_s: float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Overlapping cameras: how far apart in time two sightings may be "
+            "and still count as seen together."
+        ),
+    )
+    unlinked_max_s: float | None = Field(
+        600.0,
+        gt=0,
+        description=(
+            "Without any topology: any camera may lead to any other within "
+            "this many seconds. Unset: with no topology nothing is joined."
+        ),
+    )
+    resolve_every_s: float = Field(
+        2.0, gt=0, description="Seconds between two batches of the live resolver."
+    )
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """One finished track as the resolver sees it.
+
+    Attributes:
+        key: The track's id (its database row, or any unique key in replay).
+        camera: Its camera.
+        label: Its object class.
+        start: When it was first seen (UTC).
+        end: When it was last seen (UTC).
+        descriptor: Its appearance descriptor; ``None``: it never joins.
+    """
+
+    key: int
+    camera: str
+    label: str
+    start: datetime
+    end: datetime
+    descriptor: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass
+class IdentityState:
+    """An identity the resolver can still join sightings to."""
+
+    id: int
+    label: str
+    sightings: list[Sighting] = field(default_factory=list)
+
+    @property
+    def last_seen(self) -> datetime:
+        return max(s.end for s in self.sightings)
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """What the resolver decided for one sighting.
+
+    Attributes:
+        sighting: The sighting.
+        identity: The identity it now belongs to.
+        joined: True when that identity existed or was started by another
+            sighting (it joined), False when it started it.
+        distance: The appearance distance of the join; ``None`` if not joined.
+    """
+
+    sighting: Sighting
+    identity: int
+    joined: bool
+    distance: float | None = None
+
+
+def _gap_s(a: Sighting, b: Sighting) -> float:
+    """Seconds between two time spans; negative when they overlap."""
+    later_start = max(a.start, b.start)
+    earlier_end = min(a.end, b.end)
+    return (later_start - earlier_end).total_seconds()
+
+
+class IdentityResolver:
+    """Gives each finished track an identity across cameras (see the module).
+
+    Args:
+        topology: The site's camera topology.
+        settings: Thresholds.
+        allocate: Called with the sighting that starts a new identity; returns
+            that identity's id. Default: 1, 2, 3...
+
+    Example:
+        >>> resolver = IdentityResolver(Topology(), IdentitySettings())
+        >>> [a.identity for a in resolver.resolve([])]
+        []
+    """
+
+    def __init__(
+        self,
+        topology: Topology,
+        settings: IdentitySettings,
+        allocate: Callable[[Sighting], int] | None = None,
+    ) -> None:
+        self.topology = topology
+        self.settings = settings
+        counter = count(1)
+        self._allocate = allocate or (lambda _sighting: next(counter))
+        self.identities: dict[int, IdentityState] = {}
+        self._horizon = timedelta(
+            seconds=topology.horizon_s(settings.unlinked_max_s)
+            + settings.overlap_slack_s
+        )
+
+    def related(self, earlier: Sighting, later: Sighting) -> bool:
+        """Whether the topology lets ``later`` be the same object as ``earlier``.
+
+        Both orders are tried: ``earlier`` need not have started first.
+        """
+        if earlier.label != later.label or earlier.camera == later.camera:
+            return False
+        gap = _gap_s(earlier, later)
+        if self.topology.overlap(earlier.camera, later.camera):
+            return gap <= self.settings.overlap_slack_s
+        if gap < 0:
+            return False
+        if self.topology.empty:
+            limit = self.settings.unlinked_max_s
+            return limit is not None and gap <= limit
+        first, second = sorted((earlier, later), key=lambda s: s.start)
+        return any(
+            low <= gap <= high
+            for low, high in self.topology.transits(first.camera, second.camera)
+        )
+
+    def conflicts(self, members: Iterable[Sighting], sighting: Sighting) -> bool:
+        """Whether ``sighting`` cannot be the object of ``members``: same camera
+        at the same time, or another camera that does not overlap, at once."""
+        for member in members:
+            if _gap_s(member, sighting) >= 0:
+                continue
+            if member.camera == sighting.camera:
+                return True
+            if not self.topology.overlap(member.camera, sighting.camera):
+                return True
+        return False
+
+    def distance(self, members: Sequence[Sighting], sighting: Sighting) -> float | None:
+        """The appearance distance from ``sighting`` to the closest related
+        member; ``None`` when it may not join them at all."""
+        if sighting.descriptor is None or self.conflicts(members, sighting):
+            return None
+        best: float | None = None
+        for member in members:
+            if member.descriptor is None or not self.related(member, sighting):
+                continue
+            d = appearance_distance(member.descriptor, sighting.descriptor)
+            best = d if best is None else min(best, d)
+        return best
+
+    def resolve(self, batch: Sequence[Sighting]) -> list[Assignment]:
+        """Give each sighting of a batch its identity; in the batch's order."""
+        if not batch:
+            return []
+        rows = sorted(batch, key=lambda s: (s.start, s.key))
+        self._forget_before(min(s.start for s in rows))
+        identities = list(self.identities.values())
+        cost = self._costs(rows, identities)
+        chosen = self._assign(cost, len(identities))
+
+        decided: dict[int, Assignment] = {}
+        for r, sighting in enumerate(rows):
+            column, d = chosen.get(r, (None, None))
+            target: IdentityState | None = None
+            if column is not None and column < len(identities):
+                target = identities[column]
+            elif column is not None:
+                seed = decided[rows[column - len(identities)].key]
+                target = self.identities[seed.identity]
+            if target is not None and self.conflicts(target.sightings, sighting):
+                target = None
+            if target is None:
+                target = IdentityState(self._allocate(sighting), sighting.label)
+                self.identities[target.id] = target
+                d = None
+            target.sightings.append(sighting)
+            decided[sighting.key] = Assignment(
+                sighting, target.id, joined=d is not None, distance=d
+            )
+        return [decided[s.key] for s in batch]
+
+    def _costs(
+        self, rows: Sequence[Sighting], identities: Sequence[IdentityState]
+    ) -> np.ndarray:
+        """Distances of each sighting to each identity, then to each earlier
+        sighting of the batch; NaN where a join is not allowed."""
+        cost = np.full((len(rows), len(identities) + len(rows)), np.nan)
+        for r, sighting in enumerate(rows):
+            for c, identity in enumerate(identities):
+                if identity.label != sighting.label:
+                    continue
+                d = self.distance(identity.sightings, sighting)
+                if d is not None:
+                    cost[r, c] = d
+            for c in range(r):
+                d = self.distance([rows[c]], sighting)
+                if d is not None:
+                    cost[r, len(identities) + c] = d
+        return cost
+
+    def _assign(
+        self, cost: np.ndarray, identities: int
+    ) -> dict[int, tuple[int, float]]:
+        """Row -> (column, distance) of the clear joins of one global assignment.
+
+        Columns are the ``identities`` existing identities, then the batch's
+        sightings (row ``r`` is column ``identities + r``).
+        """
+        limit = self.settings.max_distance
+        allowed = np.where(np.isnan(cost), np.inf, cost)
+        allowed[allowed > limit] = np.inf
+        if not np.isfinite(allowed).any():
+            return {}
+        # Joining is better than not: every allowed cost is shifted below zero
+        # so that the assignment makes as many good joins as it can.
+        work = np.where(np.isfinite(allowed), allowed - 2.0, 0.0)
+        rows, columns = linear_sum_assignment(work)
+        taken = {
+            int(r): int(c)
+            for r, c in zip(rows, columns, strict=True)
+            if np.isfinite(allowed[r, c])
+        }
+        owner = {c: r for r, c in taken.items()}
+
+        def root(column: int) -> int:
+            # The identity a column stands for: a sighting that joined
+            # something stands for what it joined.
+            seen = set()
+            while column >= identities and column not in seen:
+                seen.add(column)
+                row = column - identities
+                if row not in taken:
+                    break
+                column = taken[row]
+            return column
+
+        def settled(row: int, column: int) -> bool:
+            # The row is clearly better off where the assignment put it than
+            # at ``column``: it is no rival there.
+            own = taken.get(row)
+            return (
+                own is not None
+                and own != column
+                and allowed[row, own] + self.settings.margin <= cost[row, column]
+            )
+
+        margin = self.settings.margin
+        chosen: dict[int, tuple[int, float]] = {}
+        for r, c in taken.items():
+            d = float(allowed[r, c])
+            if margin == 0:
+                chosen[r] = (c, d)
+                continue
+            target = root(c)
+            ambiguous = False
+            for c2 in map(int, np.flatnonzero(~np.isnan(cost[r]))):
+                if c2 == c or root(c2) == target or cost[r, c2] >= d + margin:
+                    continue
+                holder = owner.get(c2)
+                if holder is not None and allowed[holder, c2] + margin <= cost[r, c2]:
+                    continue  # another sighting clearly holds that candidate
+                ambiguous = True
+                break
+            if not ambiguous:
+                for r2 in map(int, np.flatnonzero(~np.isnan(cost[:, c]))):
+                    if r2 == r or cost[r2, c] >= d + margin:
+                        continue
+                    if r2 in taken and root(taken[r2]) == target:
+                        continue
+                    if settled(r2, c):
+                        continue
+                    ambiguous = True
+                    break
+            if ambiguous:
+                log.debug("sighting %d: ambiguous join left unmade", r)
+                continue
+            chosen[r] = (c, d)
+        return chosen
+
+    def _forget_before(self, time: datetime) -> None:
+        """Drop identities too old for anything still to come to join them."""
+        cutoff = time - self._horizon
+        for key in [k for k, v in self.identities.items() if v.last_seen < cutoff]:
+            del self.identities[key]
+
+
+def resolve_in_batches(
+    resolver: IdentityResolver, sightings: Sequence[Sighting], every_s: float
+) -> list[Assignment]:
+    """Resolve sightings known all at once (a replay) as the live resolver would.
+
+    The live resolver takes, every ``every_s`` seconds, the tracks that ended
+    since its last batch; here the batches are cut from the sightings' end
+    times on the same grid, so a replay gives what live cameras would have.
+    """
+    if not sightings:
+        return []
+    ordered = sorted(sightings, key=lambda s: (s.end, s.key))
+    origin = ordered[0].end
+    assignments: list[Assignment] = []
+    batch: list[Sighting] = []
+    slot = 0
+    for sighting in ordered:
+        this = int((sighting.end - origin).total_seconds() // every_s)
+        if this != slot and batch:
+            assignments.extend(resolver.resolve(batch))
+            batch = []
+        slot = this
+        batch.append(sighting)
+    assignments.extend(resolver.resolve(batch))
+    return assignments
