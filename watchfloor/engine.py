@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from watchfloor.bus import Bus
 from watchfloor.config import SiteConfig
+from watchfloor.identities import IdentityService
 from watchfloor.ingest.recorder import ClosedSegment
 from watchfloor.ingest.service import IngestService
 from watchfloor.ingest.status import CameraStatus
@@ -62,8 +63,11 @@ class Engine:
         queues = {name: self.ingest.workers[name].subscribe() for name in analysed}
         self.alerts: dict[str, AlertRecorder] = {}
         sinks: dict[str, list[Callable[[FrameResult], None]]] = {}
+        self.identities = IdentityService(site, db)
         for name in analysed:
-            events = TrackEventRecorder(db, site.media_dir, name, on_event)
+            events = TrackEventRecorder(
+                db, site.media_dir, name, on_event, self.identities.track_finished
+            )
             alerts = AlertRecorder(
                 site, db, name, rules, self.clips, self.bus, events.row_id
             )
@@ -76,6 +80,7 @@ class Engine:
     def start(self) -> None:
         self.notifiers = start_notifiers(self.site.notifications, self.bus)
         self.clips.start()
+        self.identities.start()
         self.analysis.start()
         self.ingest.start()
         self.retention.start()
@@ -84,6 +89,7 @@ class Engine:
         """Stop cameras (closing segments), then analysis, alerts and pushes."""
         self.ingest.stop()
         self.analysis.stop()
+        self.identities.stop()
         now = datetime.now(UTC)
         for recorder in self.alerts.values():
             recorder.close(now)

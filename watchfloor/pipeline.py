@@ -124,6 +124,8 @@ class FinishedTrack:
             was usable (always cut by the picture's edge, or never alone).
         direction: Its direction of travel on the picture.
         size_class: Its size class.
+        path: Where its feet were, ``(POSIX seconds, x, y)`` in normalised
+            picture coordinates, at most :data:`PATH_EVERY_S` apart.
     """
 
     camera: str
@@ -134,6 +136,10 @@ class FinishedTrack:
     appearance: Appearance | None
     direction: str | None
     size_class: str | None
+    path: tuple[tuple[float, float, float], ...] = ()
+
+
+PATH_EVERY_S = 0.2
 
 
 @dataclass
@@ -143,6 +149,7 @@ class _Observed:
     label: str
     sampler: CropSampler = field(default_factory=CropSampler)
     motion: TrackMotion = field(default_factory=TrackMotion)
+    path: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -168,10 +175,13 @@ class TrackAppearanceCollector:
                 self._tracks[track.track_id] = observed
             observed.last_seen = frame.time
             observed.motion.add(track.box, frame.width, frame.height)
+            now = frame.time.timestamp()
+            if not observed.path or now - observed.path[-1][0] >= PATH_EVERY_S:
+                x1, _, x2, y2 = track.box
+                foot = ((x1 + x2) / 2 / frame.width, y2 / frame.height)
+                observed.path.append((now, *foot))
             others = boxes[:index] + boxes[index + 1 :]
-            observed.sampler.offer(
-                frame.time.timestamp(), track.box, track.score, frame.image, others
-            )
+            observed.sampler.offer(now, track.box, track.score, frame.image, others)
         for track_id in update.ended:
             done = self._tracks.pop(track_id, None)
             if done is None:
@@ -186,6 +196,7 @@ class TrackAppearanceCollector:
                     appearance=done.sampler.describe(),
                     direction=done.motion.direction(),
                     size_class=done.motion.size_class(),
+                    path=tuple(done.path),
                 )
             )
 
@@ -214,7 +225,19 @@ class TrackEventRecorder:
     media_dir: Path
     camera: str
     on_event: Callable[[Event], None] | None = None
+    on_finished: Callable[[int, FinishedTrack], None] | None = None
+    """Called with a track's row id and its appearance once it ended."""
     _tracks: dict[int, _TrackRecord] = field(default_factory=dict)
+    _appearances: TrackAppearanceCollector | None = None
+    _finished: list[tuple[int, FinishedTrack]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._appearances = TrackAppearanceCollector(self.camera, self._track_finished)
+
+    def _track_finished(self, track: FinishedTrack) -> None:
+        record = self._tracks.get(track.tracker_id)
+        if record is not None:
+            self._finished.append((record.row_id, track))
 
     def row_id(self, tracker_id: int) -> int | None:
         """The stored id of a live track of this camera's tracker."""
@@ -230,12 +253,25 @@ class TrackEventRecorder:
                 self._remember(record, track, result.frame)
         for track_id in update.appeared:
             self._appeared(seen[track_id], result.frame)
+        if self._appearances is not None:
+            self._appearances(result)
         for track_id in update.lost:
             self._event(track_id, "lost", result.frame)
         for track_id in update.recovered:
             self._event(track_id, "recovered", result.frame)
         for track_id in update.ended:
             self._event(track_id, "ended", result.frame, end=True)
+        finished, self._finished = self._finished, []
+        if self.on_finished is not None:
+            for row_id, done in finished:
+                try:
+                    self.on_finished(row_id, done)
+                except Exception:
+                    log.exception(
+                        "camera %s: storing track %d's appearance failed",
+                        self.camera,
+                        row_id,
+                    )
 
     def _remember(
         self, record: _TrackRecord, track: TrackedObject, frame: Frame

@@ -221,6 +221,7 @@ def sighting_of(key: int, track: FinishedTrack) -> Sighting:
         start=track.first_seen,
         end=track.last_seen,
         descriptor=track.appearance.descriptor if track.appearance else None,
+        path=track.path,
     )
 
 

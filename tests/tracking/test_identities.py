@@ -140,10 +140,11 @@ def test_the_assignment_is_global() -> None:
     # 4 to 1 and 3 to 2.
     one, two = RED, look(b0=0.7, b8=0.3)
     three, four = look(b0=0.97, b8=0.03), look(b0=0.95, b16=0.05)
-    limit = IdentitySettings().max_distance
+    settings = IdentitySettings(margin=0, max_distance=0.35)
+    limit = settings.max_distance
     assert d(three, one) < d(four, one) < d(three, two) < limit < d(four, two)
 
-    resolver = IdentityResolver(OVERLAP, IdentitySettings(margin=0))
+    resolver = IdentityResolver(OVERLAP, settings)
     first = resolver.resolve([seen(1, "a", 0, 10, one), seen(2, "a", 0, 10, two)])
     second = resolver.resolve([seen(3, "b", 1, 9, three), seen(4, "b", 1, 9, four)])
     found = {a.sighting.key: a.identity for a in first + second}

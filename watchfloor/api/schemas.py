@@ -137,6 +137,13 @@ class AlertOut(_Out):
     score: float = Field(description="Best detection score of the track.")
     track_id: int | None = Field(description="The stored track, when one.")
     tracker_id: int | None = Field(description="The camera tracker's id.")
+    identity_id: int | None = Field(
+        None,
+        description=(
+            "The identity its track belongs to across cameras; known once the "
+            "track has ended and been resolved."
+        ),
+    )
     start: Time = Field(description="First qualifying frame.")
     end: Time | None = Field(description="When the episode ended; None: ongoing.")
     status: Literal["new", "acknowledged", "resolved", "dismissed", "escalated"]

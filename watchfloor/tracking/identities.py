@@ -32,7 +32,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import count
+from typing import Any
 
+import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import linear_sum_assignment
@@ -72,6 +74,75 @@ class CameraLink(BaseModel):
         return self
 
 
+Point = tuple[float, float]
+
+
+class Overlap(BaseModel):
+    """Cameras whose views overlap, and optionally where their ground meets.
+
+    ``ground`` gives, for two or more of the cameras, the same four or more
+    points of the ground (say the corners of a paving slab or a parking
+    bay) as each camera sees them, in normalised picture coordinates. From
+    them Watchfloor maps one camera's floor onto the other's, and then two
+    tracks seen at once are the same object only where their feet are at the
+    same place.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cameras: list[str] = Field(description="Two or more cameras that overlap.")
+    ground: dict[str, list[Point]] = Field(
+        default_factory=dict,
+        description=(
+            "Per camera, the same ground points (at least 4, in the same "
+            "order) as that camera sees them, in normalised coordinates."
+        ),
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _names_alone(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {"cameras": value}
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> Overlap:
+        if len(set(self.cameras)) < 2:
+            raise ValueError(
+                f"overlap group {self.cameras} names {len(set(self.cameras))} "
+                "camera(s); a group needs at least two"
+            )
+        counts = {len(points) for points in self.ground.values()}
+        for camera, points in self.ground.items():
+            if camera not in self.cameras:
+                raise ValueError(
+                    f"overlap ground points for camera {camera!r}, which is not "
+                    f"in the group {self.cameras}"
+                )
+            if len(points) < 4:
+                raise ValueError(
+                    f"overlap ground points for camera {camera!r}: {len(points)} "
+                    "given; at least 4 are needed to map one floor onto another"
+                )
+            if any(not (0 <= x <= 1 and 0 <= y <= 1) for x, y in points):
+                raise ValueError(
+                    f"overlap ground points for camera {camera!r} must be "
+                    "normalised picture coordinates between 0 and 1"
+                )
+        if len(counts) > 1:
+            raise ValueError(
+                "overlap ground points: every camera must give the same number "
+                f"of points, in the same order (got {sorted(counts)})"
+            )
+        if len(self.ground) == 1:
+            raise ValueError(
+                "overlap ground points are given for one camera only; give the "
+                "same points as seen by at least two"
+            )
+        return self
+
+
 class Topology(BaseModel):
     """Which cameras lead to which, and which see the same place."""
 
@@ -81,23 +152,14 @@ class Topology(BaseModel):
         default_factory=list,
         description="Transits between cameras: [{from, to, min_s, max_s}].",
     )
-    overlaps: list[list[str]] = Field(
+    overlaps: list[Overlap] = Field(
         default_factory=list,
         description=(
             "Groups of cameras whose views overlap: an object may be in all of "
-            "them at once. Each group names at least two cameras."
+            "them at once. Each is a list of camera names, or {cameras, "
+            "ground} with the same ground points as each camera sees them."
         ),
     )
-
-    @model_validator(mode="after")
-    def _check(self) -> Topology:
-        for group in self.overlaps:
-            if len(set(group)) < 2:
-                raise ValueError(
-                    f"overlap group {group} names {len(set(group))} camera(s); a "
-                    "group needs at least two"
-                )
-        return self
 
     @property
     def empty(self) -> bool:
@@ -105,14 +167,27 @@ class Topology(BaseModel):
 
     def cameras(self) -> set[str]:
         """Every camera the topology names."""
-        names = {name for group in self.overlaps for name in group}
+        names = {name for group in self.overlaps for name in group.cameras}
         for link in self.links:
             names.update((link.source, link.to))
         return names
 
     def overlap(self, a: str, b: str) -> bool:
         """Whether cameras ``a`` and ``b`` see the same place."""
-        return a != b and any(a in group and b in group for group in self.overlaps)
+        return a != b and any(
+            a in group.cameras and b in group.cameras for group in self.overlaps
+        )
+
+    def ground_map(self, a: str, b: str) -> np.ndarray | None:
+        """The homography taking camera ``a``'s floor to camera ``b``'s, in
+        normalised coordinates; ``None`` when no ground points relate them."""
+        for group in self.overlaps:
+            if a in group.ground and b in group.ground:
+                source = np.array(group.ground[a], dtype=np.float64)
+                target = np.array(group.ground[b], dtype=np.float64)
+                matrix, _ = cv2.findHomography(source, target)
+                return matrix if matrix is not None else None
+        return None
 
     def transits(self, a: str, b: str) -> list[tuple[float, float]]:
         """The transit windows, in seconds, from camera ``a`` to camera ``b``."""
@@ -139,12 +214,24 @@ class IdentitySettings(BaseModel):
 
     enabled: bool = Field(True, description="Join tracks across cameras.")
     max_distance: float = Field(
-        0.35,
+        0.25,
         gt=0,
         le=1,
         description=(
             "Largest appearance distance (0: the same colours, 1: none in "
-            "common) at which two tracks may be the same object."
+            "common) at which two tracks may be the same object, on "
+            "appearance alone (linked cameras; overlapping ones without "
+            "ground points)."
+        ),
+    )
+    max_distance_on_ground: float = Field(
+        0.4,
+        gt=0,
+        le=1,
+        description=(
+            "The same, for overlapping cameras with ground points when the "
+            "two tracks' feet were at the same place at the same time: that "
+            "agreement lets a less certain appearance through."
         ),
     )
     margin: float = Field(
@@ -176,6 +263,16 @@ class IdentitySettings(BaseModel):
     resolve_every_s: float = Field(
         2.0, gt=0, description="Seconds between two batches of the live resolver."
     )
+    ground_tolerance: float = Field(
+        0.08,
+        gt=0,
+        le=1,
+        description=(
+            "Overlapping cameras with ground points: two tracks seen at once "
+            "are the same object only when their feet, mapped onto one "
+            "camera's floor, are on average within this share of its picture."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -189,6 +286,8 @@ class Sighting:
         start: When it was first seen (UTC).
         end: When it was last seen (UTC).
         descriptor: Its appearance descriptor; ``None``: it never joins.
+        path: Where its feet were: ``(POSIX seconds, x, y)`` in normalised
+            picture coordinates, in time order (a few a second are enough).
     """
 
     key: int
@@ -197,6 +296,9 @@ class Sighting:
     start: datetime
     end: datetime
     descriptor: np.ndarray | None = field(default=None, compare=False, repr=False)
+    path: tuple[tuple[float, float, float], ...] = field(
+        default=(), compare=False, repr=False
+    )
 
 
 @dataclass
@@ -267,6 +369,7 @@ class IdentityResolver:
             seconds=topology.horizon_s(settings.unlinked_max_s)
             + settings.overlap_slack_s
         )
+        self._ground: dict[tuple[str, str], np.ndarray | None] = {}
 
     def related(self, earlier: Sighting, later: Sighting) -> bool:
         """Whether the topology lets ``later`` be the same object as ``earlier``.
@@ -302,17 +405,81 @@ class IdentityResolver:
         return False
 
     def distance(self, members: Sequence[Sighting], sighting: Sighting) -> float | None:
-        """The appearance distance from ``sighting`` to the closest related
-        member; ``None`` when it may not join them at all."""
+        """The cost of ``sighting`` joining ``members``: the appearance distance
+        to the closest related member, or more where their feet were apart
+        (see :meth:`ground_distance`); ``None`` when it may not join them."""
         if sighting.descriptor is None or self.conflicts(members, sighting):
             return None
+        settings = self.settings
         best: float | None = None
         for member in members:
             if member.descriptor is None or not self.related(member, sighting):
                 continue
             d = appearance_distance(member.descriptor, sighting.descriptor)
+            ground = self.ground_distance(member, sighting)
+            if ground is None:
+                if d > settings.max_distance:
+                    continue
+            else:
+                if ground > settings.ground_tolerance:
+                    return None  # at once in two places: someone else
+                limit = settings.max_distance_on_ground
+                d = max(d, ground / settings.ground_tolerance * limit)
+                if d > limit:
+                    continue
             best = d if best is None else min(best, d)
         return best
+
+    def ground_distance(self, a: Sighting, b: Sighting) -> float | None:
+        """How far apart two sightings' feet were, on ``b``'s floor (in shares
+        of its picture), as cameras with ground points tell it.
+
+        While both were seen: the mean distance over the moments in common.
+        When one ended within ``overlap_slack_s`` of the other's start: the
+        distance from where the first was last to where the second was first.
+        ``None`` without ground points for the two cameras, or when neither
+        applies.
+        """
+        key = (a.camera, b.camera)
+        if key not in self._ground:
+            self._ground[key] = self.topology.ground_map(*key)
+        matrix = self._ground[key]
+        if matrix is None or not a.path or not b.path:
+            return None
+        here = np.array(a.path, dtype=np.float64)
+        there = np.array(b.path, dtype=np.float64)
+
+        def onto_b(points: np.ndarray) -> np.ndarray:
+            flat = np.column_stack([points, np.ones(len(points))]) @ matrix.T
+            return flat[:, :2] / flat[:, 2:3]
+
+        if len(there) >= 2:
+            # Moments of a's path with a sample of b's within half a second.
+            index = np.searchsorted(there[:, 0], here[:, 0]).clip(1, len(there) - 1)
+            apart = np.minimum(
+                np.abs(there[index, 0] - here[:, 0]),
+                np.abs(there[index - 1, 0] - here[:, 0]),
+            )
+            common = (
+                (here[:, 0] >= there[0, 0])
+                & (here[:, 0] <= there[-1, 0])
+                & (apart <= 0.5)
+            )
+            if common.sum() >= 2:
+                times = here[common, 0]
+                bx = np.interp(times, there[:, 0], there[:, 1])
+                by = np.interp(times, there[:, 0], there[:, 2])
+                mapped = onto_b(here[common, 1:])
+                return float(np.mean(np.hypot(mapped[:, 0] - bx, mapped[:, 1] - by)))
+
+        slack = self.settings.overlap_slack_s
+        if 0 <= there[0, 0] - here[-1, 0] <= slack:
+            mapped = onto_b(here[-1:, 1:])[0]
+            return float(np.hypot(*(mapped - there[0, 1:])))
+        if 0 <= here[0, 0] - there[-1, 0] <= slack:
+            mapped = onto_b(here[:1, 1:])[0]
+            return float(np.hypot(*(mapped - there[-1, 1:])))
+        return None
 
     def resolve(self, batch: Sequence[Sighting]) -> list[Assignment]:
         """Give each sighting of a batch its identity; in the batch's order."""
@@ -372,9 +539,8 @@ class IdentityResolver:
         Columns are the ``identities`` existing identities, then the batch's
         sightings (row ``r`` is column ``identities + r``).
         """
-        limit = self.settings.max_distance
+        # Costs over their limit were left out by distance().
         allowed = np.where(np.isnan(cost), np.inf, cost)
-        allowed[allowed > limit] = np.inf
         if not np.isfinite(allowed).any():
             return {}
         # Joining is better than not: every allowed cost is shifted below zero

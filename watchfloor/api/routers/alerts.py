@@ -6,6 +6,7 @@ import base64
 import binascii
 import logging
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from watchfloor.api.schemas import (
     ResolveIn,
 )
 from watchfloor.incidents import audit
-from watchfloor.models import Alert, AlertStatus, Clip, ClipState
+from watchfloor.models import Alert, AlertStatus, Clip, ClipState, Track
 from watchfloor.rules.payloads import alert_payload
 
 log = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ def list_alerts(
         rows = session.scalars(
             query.order_by(Alert.start.desc(), Alert.id.desc()).limit(limit + 1)
         ).all()
-        items = [AlertOut.model_validate(alert_payload(row)) for row in rows[:limit]]
+        items = _out(session, rows[:limit])
 
     next_cursor = next_link = None
     if len(rows) > limit:
@@ -156,7 +157,24 @@ def list_alerts(
 def get_alert(context: Context, alert_id: int) -> AlertOut:
     """One alert."""
     with context.db.session() as session:
-        return AlertOut.model_validate(alert_payload(_alert(session, alert_id)))
+        return _out(session, [_alert(session, alert_id)])[0]
+
+
+def _payloads(session: Session, alerts: Sequence[Alert]) -> list[dict[str, Any]]:
+    """Alerts as the API shows them, each with its track's identity."""
+    tracks = {a.track_id for a in alerts if a.track_id is not None}
+    rows = session.execute(
+        select(Track.id, Track.identity_id).where(Track.id.in_(tracks))
+    )
+    identities = {row[0]: row[1] for row in rows}
+    return [
+        {**alert_payload(a), "identity_id": identities.get(a.track_id or -1)}
+        for a in alerts
+    ]
+
+
+def _out(session: Session, alerts: Sequence[Alert]) -> list[AlertOut]:
+    return [AlertOut.model_validate(p) for p in _payloads(session, alerts)]
 
 
 @router.get(
@@ -288,7 +306,7 @@ def _move(
             _handling(alert),
             time=alert.status_at,
         )
-        payload = alert_payload(alert)
+        payload = _payloads(session, [alert])[0]
     log.info("alert %d %s by %s (was %s)", alert_id, target.value, by, current)
     context.bus.publish("alert", {**payload, "change": "updated"})
     return AlertOut.model_validate(payload)
