@@ -65,3 +65,11 @@ def test_a_continued_visit_hands_over_again() -> None:
     # Lost, found under a new id that is lost in turn, found under a third.
     played = play(rule(), VANISHES, "-" * 9 + "####---", "-" * 17 + "#####")
     assert len(played.started()) == 1
+
+
+def test_a_continued_visit_is_one_visit_not_the_tracks_last() -> None:
+    # Found under a new id, the object walks out and later comes back in: the
+    # new visit is its own and alerts.
+    second = "-" * 9 + "#####" + "." * 7 + "#####"
+    played = play(rule(), VANISHES, second)
+    assert len(played.started()) == 2

@@ -289,6 +289,9 @@ class _Visit:
             return None
         end = self.left_at
         self.entered_at = self.left_at = None
+        # Both marks belong to the visit that is over: the track's next visit
+        # is its own, and alerts like any other.
+        self.inherited = self.handed_over = False
         return end
 
     def due(
@@ -491,9 +494,10 @@ class RuleEvaluator:
       the grace. A track that appears inside the zone within
       :data:`HANDOVER_S` of another track of its class vanishing there during
       an episode, and near where it vanished, is taken as the same object
-      (a tracker that lost it and found it again under a new id): its visit
-      raises no second alert. The vanished track may be over or still lost
-      (kept by the tracker in case it comes back); each is continued once.
+      (a tracker that lost it and found it again under a new id): that
+      visit raises no second alert, but the track's later visits do. The
+      vanished track may be over or still lost (kept by the tracker in case
+      it comes back); each is continued once.
     - **loitering**: the same, with a visit longer than ``limit_s`` (strictly)
       in place of ``min_dwell``.
     - **line_crossing**: one instantaneous episode (start = end = the frame)
@@ -550,7 +554,10 @@ class RuleEvaluator:
         so they are met at the first frame at or after the threshold. Line
         crossings have no hysteresis: feet that jitter across a line while an
         object stands on it count as crossings each way; a cooldown limits
-        the alerts.
+        the alerts. The handover joins ids only where a track vanished: two
+        people whom the detector sees as one box (walking in step, one in
+        front of the other) are one track and raise one alert, and when they
+        part the one who comes out under a new id raises a second.
 
     Args:
         camera: Name of the camera whose tracks this evaluates.
