@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import sys
@@ -543,6 +544,122 @@ def replay(
         f"{stats.frames_processed} of {stats.frames_read} frames analysed "
         f"({stats.frames_detected} through the detector) in {stats.wall_s:.1f} s: "
         f"{stats.speed:.2f}x real time, {stats.cpu_per_video_s:.2f} CPU-s per video-s"
+    )
+
+
+def _footage_arg(text: str) -> tuple[str, Path, float]:
+    """``CAMERA=VIDEO`` or ``CAMERA=VIDEO@SECONDS`` (its start after the first)."""
+    camera, sep, rest = text.partition("=")
+    if not sep or not camera or not rest:
+        raise typer.BadParameter(
+            f"{text!r} is not CAMERA=VIDEO or CAMERA=VIDEO@SECONDS, e.g. "
+            "gate=gate.mp4@12.5"
+        )
+    video, _, offset = rest.rpartition("@") if "@" in rest else (rest, "", "0")
+    try:
+        seconds = float(offset)
+    except ValueError as exc:
+        raise typer.BadParameter(
+            f"{text!r}: the start after '@' must be seconds, e.g. gate=gate.mp4@12.5"
+        ) from exc
+    return camera, Path(video), seconds
+
+
+@app.command("replay-site")
+def replay_site_command(
+    site_file: SiteArg,
+    footage: Annotated[
+        list[str],
+        typer.Argument(
+            help=(
+                "CAMERA=VIDEO or CAMERA=VIDEO@SECONDS per camera: the video to "
+                "replay as that camera, starting SECONDS after the first (0)."
+            )
+        ),
+    ],
+    identities_out: Annotated[
+        Path | None,
+        typer.Option(help="Write each track and its identity, one JSON per line."),
+    ] = None,
+    tracks_out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder for each camera's tracked people, CAMERA.txt in "
+            "MOTChallenge form."
+        ),
+    ] = None,
+    fps: Annotated[
+        float | None, typer.Option(help="Frames per second to process (all if unset).")
+    ] = None,
+) -> None:
+    """Replay several videos as cameras of one site and join their tracks into
+    identities, as the live engine would (the site's topology and settings)."""
+    from watchfloor.replay import CameraFootage, MotCollector, ReplayError, replay_site
+    from watchfloor.tracking.evaluation import write_mot_file
+
+    site = _site(site_file)
+    items = [CameraFootage(*_footage_arg(text)) for text in footage]
+    for item in items:
+        try:
+            site.camera(item.camera)
+        except SiteConfigError as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            raise typer.Exit(2) from exc
+    with _progress("replaying") as bar:
+        task = bar.add_task("replay", total=None)
+
+        def progress(camera: str, done: int, total: int | None) -> None:
+            bar.update(task, completed=done, total=total, description=camera)
+
+        collectors = {item.camera: MotCollector() for item in items}
+        try:
+            result = replay_site(
+                site,
+                items,
+                sinks=lambda camera: [collectors[camera]],
+                fps=fps,
+                progress=progress,
+            )
+        except ReplayError as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            raise typer.Exit(1) from exc
+    by_key = {a.sighting.key: a for a in result.assignments}
+    lines = []
+    for key, track in enumerate(result.tracks):
+        assignment = by_key[key]
+        appearance = track.appearance
+        lines.append(
+            {
+                "camera": track.camera,
+                "track_id": track.tracker_id,
+                "label": track.label,
+                "start": track.first_seen.isoformat(),
+                "end": track.last_seen.isoformat(),
+                "identity": assignment.identity,
+                "joined": assignment.joined,
+                "distance": assignment.distance,
+                "upper_colour": appearance.upper_colour if appearance else None,
+                "lower_colour": appearance.lower_colour if appearance else None,
+                "direction": track.direction,
+            }
+        )
+    if identities_out is not None:
+        with identities_out.open("w", encoding="utf-8") as out:
+            for line in lines:
+                out.write(json.dumps(line) + "\n")
+        typer.echo(f"{len(lines)} tracks written to {identities_out}")
+    if tracks_out is not None:
+        tracks_out.mkdir(parents=True, exist_ok=True)
+        for camera, collector in collectors.items():
+            write_mot_file(tracks_out / f"{camera}.txt", collector.rows)
+        typer.echo(f"tracked people of each camera written to {tracks_out}")
+    cameras_of: dict[int, set[str]] = {}
+    for key, track in enumerate(result.tracks):
+        cameras_of.setdefault(by_key[key].identity, set()).add(track.camera)
+    several = sum(1 for names in cameras_of.values() if len(names) > 1)
+    typer.echo(
+        f"{len(lines)} tracks in {len(items)} camera(s) make {len(cameras_of)} "
+        f"identities; {several} seen by more than one camera"
     )
 
 

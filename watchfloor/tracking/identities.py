@@ -225,7 +225,7 @@ class IdentitySettings(BaseModel):
         ),
     )
     max_distance_on_ground: float = Field(
-        0.4,
+        0.5,
         gt=0,
         le=1,
         description=(
