@@ -66,11 +66,15 @@ class IngestSettings(_Model):
         30.0, gt=0, description="Longest wait between reconnection attempts."
     )
     frame_queue: int = Field(
-        8,
+        1,
         ge=1,
         le=1000,
-        description="Frames buffered per consumer; when a consumer is slow the "
-        "oldest frame is dropped, never the stream.",
+        description=(
+            "Frames buffered per consumer; when a consumer is slow the oldest "
+            "frame is dropped, never the stream. One keeps analysis on the "
+            "newest frame, so an alert is not late by the frames queued ahead "
+            "of it (bench/RESULTS.md, alert latency)."
+        ),
     )
 
 
