@@ -13,8 +13,10 @@ from watchfloor.api.routers import (
     alerts,
     cameras,
     definitions,
+    events,
     evidence,
     health,
+    identities,
     incidents,
     live,
 )
@@ -74,7 +76,17 @@ def create_app(
         rules_changed=rules_changed or _nothing,
     )
     install_error_handlers(app)
-    for module in (health, cameras, definitions, alerts, incidents, live, evidence):
+    for module in (
+        health,
+        cameras,
+        definitions,
+        alerts,
+        incidents,
+        live,
+        evidence,
+        identities,
+        events,
+    ):
         app.include_router(module.router)
     return app
 

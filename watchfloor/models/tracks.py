@@ -65,6 +65,8 @@ class Track(Base):
         Index("ix_tracks_camera_first_seen", "camera", "first_seen"),
         Index("ix_tracks_label_first_seen", "label", "first_seen"),
         Index("ix_tracks_identity_id", "identity_id"),
+        # Similar search compares the most recent tracks first.
+        Index("ix_tracks_first_seen", "first_seen"),
     )
 
 
@@ -109,4 +111,6 @@ class Event(Base):
         Index("ix_events_upper_colour_time", "upper_colour", "time"),
         Index("ix_events_lower_colour_time", "lower_colour", "time"),
         Index("ix_events_direction_time", "direction", "time"),
+        # Search results in score order, best first.
+        Index("ix_events_score", "score"),
     )
