@@ -100,7 +100,7 @@ class CameraPipeline:
             detections = []
             self.counters.skipped += 1
             detected = False
-        update = self.tracker.update(detections, frame.time)
+        update = self.tracker.update(detections, frame.time, frame.image)
         self._has_tracks = bool(update.tracks or update.lost_tracks) or bool(detections)
         return FrameResult(frame, detected, list(detections), update)
 

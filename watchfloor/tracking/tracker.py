@@ -15,6 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from watchfloor.detection.base import Detection
 from watchfloor.detection.boxes import iou_matrix
+from watchfloor.tracking.appearance import appearance_distance, describe
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +124,26 @@ class TrackerSettings(BaseModel):
         description=(
             "Associate detections only with tracks of the same class, so that "
             "a person and a car never share a track."
+        ),
+    )
+    appearance_gate: float = Field(
+        default=0.35,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "When frames are given: a detection whose colours are farther than "
+            "this from a track's (0: the same, 1: none in common) cannot "
+            "continue it, so two people who cross or meet keep their own ids. "
+            "1 turns the check off."
+        ),
+    )
+    appearance_weight: float = Field(
+        default=0.3,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Share of the colour distance in the cost of matching confident "
+            "detections to tracks (the rest is box overlap)."
         ),
     )
 
@@ -308,6 +329,7 @@ class _Track:
     hits: int = 1
     track_id: int | None = None
     state: TrackState = TrackState.TRACKED
+    look: np.ndarray | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -403,6 +425,22 @@ def _associate(
     return pairs, unmatched_tracks, unmatched_detections
 
 
+def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.ndarray]:
+    """Each detection's colour descriptor, by ``id()``, from its crop."""
+    height, width = image.shape[:2]
+    out: dict[int, np.ndarray] = {}
+    for d in detections:
+        x1, y1, x2, y2 = (round(v) for v in d.box)
+        x1, x2 = max(0, x1), min(width, x2)
+        y1, y2 = max(0, y1), min(height, y2)
+        if x2 - x1 < 4 or y2 - y1 < 8:
+            continue
+        shown = describe([image[y1:y2, x1:x2]])
+        if shown is not None:
+            out[id(d)] = shown.descriptor
+    return out
+
+
 def _check_detection(detection: Detection) -> None:
     x1, y1, x2, y2 = detection.box
     if not all(math.isfinite(v) for v in detection.box):
@@ -432,6 +470,12 @@ class ObjectTracker:
     4. confident detections left with new, unconfirmed tracks, by the
        Mahalanobis distance too, as a new track's motion is not known yet.
 
+    Given the frame, each detection's colours (the descriptor of
+    :mod:`watchfloor.tracking.appearance`, from its crop) are compared with a
+    running mean of the track's: in stages 1 to 3 a detection too unlike a
+    track (``appearance_gate``) cannot continue it, and in stage 1 the colour
+    distance weighs in the cost (``appearance_weight``).
+
     Confident detections still left start new tracks. A new track is
     confirmed, and gets an id, once it has been seen in ``confirm_hits``
     consecutive updates over ``confirm_s`` seconds; until then it is not
@@ -448,12 +492,12 @@ class ObjectTracker:
         [1]
 
     Limitations:
-        Association uses boxes and motion only, not appearance: two objects
-        of the same class that cross while one of them is not detected may
-        swap ids, and an object hidden for longer than the lost buffer comes
-        back with a new id. Confirmed tracks are matched by box overlap, so an
-        object that moves farther than about its own width between two
-        updates (fast objects at low detection rates) loses its track.
+        Colours tell apart people dressed differently only: two look-alikes
+        that cross while one of them is not detected may swap ids, and an
+        object hidden for longer than the lost buffer comes back with a new
+        id. Confirmed tracks are matched by box overlap, so an object that
+        moves farther than about its own width between two updates (fast
+        objects at low detection rates) loses its track.
 
     Args:
         settings: Thresholds and times; the defaults suit any camera.
@@ -465,6 +509,7 @@ class ObjectTracker:
         self._next_id = 1
         self._last_time: float | None = None
         self._wall_clock: bool | None = None
+        self._looks: dict[int, np.ndarray] = {}
 
     @property
     def time(self) -> float | None:
@@ -472,7 +517,10 @@ class ObjectTracker:
         return self._last_time
 
     def update(
-        self, detections: Sequence[Detection], time: float | datetime
+        self,
+        detections: Sequence[Detection],
+        time: float | datetime,
+        image: np.ndarray | None = None,
     ) -> TrackerUpdate:
         """Associate one frame's detections with the tracks.
 
@@ -481,6 +529,8 @@ class ObjectTracker:
             time: Capture time of the frame: a timezone-aware datetime (wall
                 clock) or seconds on any steady clock. Every update of one
                 tracker must use the same kind, and times must not go back.
+            image: The frame (BGR), for the detections' colours; without it
+                association uses boxes and motion alone.
 
         Returns:
             The confirmed tracks after the update, and the lifecycle changes.
@@ -503,6 +553,7 @@ class ObjectTracker:
                 track.motion.stop_growth()
             track.motion.predict(dt)
 
+        self._looks = _looks(detections, image) if image is not None else {}
         confident = [d for d in detections if d.score >= settings.high_score]
         weak = [
             d for d in detections if settings.low_score <= d.score < settings.high_score
@@ -521,14 +572,20 @@ class ObjectTracker:
 
         # Stage 1: confident detections with every confirmed track.
         pairs, left_tracks, left_confident = _associate(
-            confirmed, confident, _overlap_cost(settings.match_iou), settings.per_class
+            confirmed,
+            confident,
+            self._with_looks(_overlap_cost(settings.match_iou), confident, weigh=True),
+            settings.per_class,
         )
         see(confirmed, confident, pairs)
 
         # Stage 2: weak detections with the confirmed tracks left over.
         left = [confirmed[i] for i in left_tracks]
         pairs, _, _ = _associate(
-            left, weak, _overlap_cost(settings.weak_match_iou), settings.per_class
+            left,
+            weak,
+            self._with_looks(_overlap_cost(settings.weak_match_iou), weak),
+            settings.per_class,
         )
         see(left, weak, pairs)
 
@@ -537,7 +594,9 @@ class ObjectTracker:
         remaining = [confident[i] for i in left_confident]
         lost = [t for t in confirmed if t.state is TrackState.LOST]
         starters = [d for d in remaining if d.score >= settings.new_track_score]
-        pairs, _, _ = _associate(lost, starters, _motion_cost, settings.per_class)
+        pairs, _, _ = _associate(
+            lost, starters, self._with_looks(_motion_cost, starters), settings.per_class
+        )
         see(lost, starters, pairs)
         taken = {id(starters[d]) for _, d in pairs}
         remaining = [d for d in remaining if id(d) not in taken]
@@ -561,6 +620,7 @@ class ObjectTracker:
                 label=detection.label,
                 first_seen=now,
                 last_seen=now,
+                look=self._looks.get(id(detection)),
             )
             self._tracks.append(track)
             self._confirm_if_ready(track, result)
@@ -638,10 +698,48 @@ class ObjectTracker:
             )
         return seconds, wall_clock
 
+    def _with_looks(
+        self,
+        cost_function: CostFunction,
+        found: Sequence[Detection],
+        weigh: bool = False,
+    ) -> CostFunction:
+        """``cost_function`` with the colour check (and, if ``weigh``, the
+        colour distance in the cost) where both sides have colours."""
+        settings = self.settings
+        looks = [self._looks.get(id(d)) for d in found]
+
+        def cost(
+            tracks: Sequence[_Track], boxes: np.ndarray
+        ) -> tuple[np.ndarray, np.ndarray]:
+            base, feasible = cost_function(tracks, boxes)
+            if not self._looks:
+                return base, feasible
+            distance = np.zeros_like(base)
+            known = np.zeros(base.shape, dtype=bool)
+            for i, track in enumerate(tracks):
+                if track.look is None:
+                    continue
+                for j, look in enumerate(looks):
+                    if look is not None:
+                        distance[i, j] = appearance_distance(track.look, look)
+                        known[i, j] = True
+            feasible = feasible & ~(known & (distance > settings.appearance_gate))
+            if weigh and settings.appearance_weight > 0:
+                w = settings.appearance_weight
+                base = np.where(known, (1 - w) * base + w * distance, base)
+            return base, feasible
+
+        return cost
+
     def _see(
         self, track: _Track, detection: Detection, now: float, result: TrackerUpdate
     ) -> None:
         track.see(detection, now)
+        look = self._looks.get(id(detection))
+        if look is not None:
+            # A running mean: one odd crop (a passer-by in front) moves it little.
+            track.look = look if track.look is None else 0.9 * track.look + 0.1 * look
         if track.state is TrackState.LOST and track.track_id is not None:
             result.recovered.append(track.track_id)
         track.state = TrackState.TRACKED
