@@ -688,7 +688,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=[Config(1), Config(4), Config(1, LONG_QUEUE), Config(4, LONG_QUEUE)],
         metavar="N[:Q]",
         help="configurations: N cameras, optionally with a frame queue of Q "
-        "frames (default: 1 4 1:1 4:1)",
+        f"frames (default: 1 4 1:{LONG_QUEUE} 4:{LONG_QUEUE})",
     )
     parser.add_argument(
         "--seconds", type=float, default=90.0, help="measured window per configuration"
