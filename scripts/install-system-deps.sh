@@ -22,6 +22,8 @@ PACKAGES=(
   python3-dev
   libgirepository1.0-dev
   libcairo2-dev
+  # Browser tests of the operator console (Playwright drives it).
+  chromium
 )
 
 missing=()

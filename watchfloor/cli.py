@@ -292,10 +292,23 @@ def _serve(
     bus = Bus()
     engine = Engine(site, db, bus, rule_source=_rule_source(site, db))
     api = create_app(
-        site, db, bus, statuses=engine.statuses, rules_changed=engine.reload_rules
+        site,
+        db,
+        bus,
+        statuses=engine.statuses,
+        rules_changed=engine.reload_rules,
+        live_frames=engine.live_view.latest,
     )
+    # Live views stream until their viewer leaves; a stop waits for them briefly.
     server = uvicorn.Server(
-        uvicorn.Config(api, host=host, port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            api,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            timeout_graceful_shutdown=3,
+        )
     )
     printer = _AlertPrinter(site, bus, host, port, show) if show else None
     if seconds is not None:
@@ -306,7 +319,8 @@ def _serve(
     if printer is not None:
         printer.start()
     typer.echo(
-        f"API on http://{host}:{port}/api (OpenAPI: /openapi.json); Ctrl-C stops"
+        f"Console on http://{host}:{port}/, API on /api (OpenAPI: /openapi.json); "
+        "Ctrl-C stops"
     )
     try:
         server.run()

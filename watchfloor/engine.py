@@ -12,6 +12,7 @@ from watchfloor.identities import IdentityService
 from watchfloor.ingest.recorder import ClosedSegment
 from watchfloor.ingest.service import IngestService
 from watchfloor.ingest.status import CameraStatus
+from watchfloor.live_view import LiveViewKeeper
 from watchfloor.media.retention import RetentionKeeper
 from watchfloor.models import Event
 from watchfloor.models.database import Database
@@ -64,6 +65,8 @@ class Engine:
         self.alerts: dict[str, AlertRecorder] = {}
         sinks: dict[str, list[Callable[[FrameResult], None]]] = {}
         self.identities = IdentityService(site, db)
+        # Each camera's latest analysed frame, for the API's live view.
+        self.live_view = LiveViewKeeper(rules)
         for name in analysed:
             events = TrackEventRecorder(
                 db, site.media_dir, name, on_event, self.identities.track_finished
@@ -72,7 +75,7 @@ class Engine:
                 site, db, name, rules, self.clips, self.bus, events.row_id
             )
             self.alerts[name] = alerts
-            sinks[name] = [events, alerts]
+            sinks[name] = [events, alerts, self.live_view]
         self.analysis = AnalysisService(site, queues, sinks)
         self.retention = RetentionKeeper(db, site)
         self.notifiers: Notifiers | None = None
@@ -103,6 +106,7 @@ class Engine:
         rules = self._rule_source()
         for recorder in self.alerts.values():
             recorder.set_rules(rules)
+        self.live_view.set_rules(rules)
         log.info("rules reloaded: %s", rules)
 
     def statuses(self) -> list[CameraStatus]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from watchfloor import __version__
 from watchfloor.api.deps import ApiContext
@@ -12,6 +13,7 @@ from watchfloor.api.errors import install_error_handlers
 from watchfloor.api.routers import (
     alerts,
     cameras,
+    console,
     definitions,
     events,
     evidence,
@@ -23,6 +25,7 @@ from watchfloor.api.routers import (
 from watchfloor.bus import Bus
 from watchfloor.config import SiteConfig
 from watchfloor.ingest.status import CameraStatus
+from watchfloor.live_view import LiveFrame
 from watchfloor.models.database import Database
 
 DESCRIPTION = """\
@@ -45,6 +48,7 @@ def create_app(
     bus: Bus,
     statuses: Callable[[], list[CameraStatus]] | None = None,
     rules_changed: Callable[[], None] | None = None,
+    live_frames: Callable[[str], LiveFrame | None] | None = None,
 ) -> FastAPI:
     """The API of one site.
 
@@ -57,6 +61,9 @@ def create_app(
         rules_changed: Called after any change to zones, lines or rules, so
             running cameras can reload them with
             :func:`watchfloor.rules.store.current_rule_set`.
+        live_frames: Gives a camera's latest analysed picture (the engine's
+            ``live_view.latest``), for the console's live view; without it
+            cameras have none.
 
     Example:
         >>> app = create_app(site, db, Bus(), engine.statuses)  # doctest: +SKIP
@@ -75,6 +82,7 @@ def create_app(
         statuses=statuses or list,
         rules_changed=rules_changed or _nothing,
     )
+    app.state.live_frames = live_frames
     install_error_handlers(app)
     for module in (
         health,
@@ -86,8 +94,10 @@ def create_app(
         evidence,
         identities,
         events,
+        console,
     ):
         app.include_router(module.router)
+    app.mount("/console", StaticFiles(directory=console.CONSOLE_DIR), name="console")
     return app
 
 

@@ -1,0 +1,213 @@
+"""The operator console in a real browser, against `watchfloor run` on live footage.
+
+The end-to-end test's PETS 2009 piece (a person walks onto the lawn near its
+end) is served as camera "plaza" by the camera simulator; ``watchfloor run``
+serves the engine, the API and the console in a process of its own, as an
+operator starts it. One Chromium tab stays open on the console for the whole
+module, so the alert has to arrive in it over the WebSocket, not by a reload.
+
+Set ``WATCHFLOOR_CONSOLE_SCREENSHOTS`` to a folder to have the live page (with
+its alert) and the alert page saved there as ``console-live.jpg`` and
+``console-alert.jpg``, as in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.conftest import SimulatorProcess, free_port
+from tests.e2e_helpers import make_video_piece, wait_for
+from watchfloor.demo import DEMO_SITE
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+CAMERA = "plaza"
+PIECE = (400, 525)  # video frames: the person steps onto the lawn at 506
+OPERATOR = "console-test"
+# Engine start, the 13 s piece until the person is on the lawn, with margin.
+ALERT_LIMIT_S = 90.0
+# Then the piece's restart ends the alert; post-roll and a segment, with margin.
+CLIP_LIMIT_S = 60.0
+
+
+@dataclass
+class Console:
+    """The running site: its base URL and what it logs."""
+
+    base: str
+    process: subprocess.Popen[str]
+    log: Path
+
+    def get(self, path: str, **params: Any) -> Any:
+        response = httpx.get(f"{self.base}{path}", params=params, timeout=10)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def console(
+    pets09_video: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Console]:
+    """Simulator and ``watchfloor run`` on a fresh site, until the camera is online."""
+    folder = tmp_path_factory.mktemp("console")
+    piece = make_video_piece(pets09_video, folder / f"{CAMERA}.mp4", *PIECE)
+    simulator = SimulatorProcess({CAMERA: piece}, free_port(), folder)
+    simulator.start()
+    site = folder / "site.yaml"
+    site.write_text(
+        DEMO_SITE.format(camera=CAMERA, url=simulator.url(CAMERA)).replace(
+            "segment_s: 10", "segment_s: 2"
+        )
+        + "alerts:\n  pre_roll_s: 2\n  post_roll_s: 2\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    log = folder / "run.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "watchfloor", "run", str(site), "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    running = Console(f"http://127.0.0.1:{port}", process, log)
+    try:
+
+        def online() -> bool:
+            try:
+                cameras = httpx.get(f"{running.base}/api/cameras", timeout=2).json()
+            except httpx.HTTPError:
+                return False
+            return any(
+                (c.get("status") or {}).get("state") == "online" for c in cameras
+            )
+
+        assert wait_for(online, 60, 0.3), f"camera never online:\n{running.output()}"
+        yield running
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+        simulator.stop()
+
+
+def _screenshot(page: Page, name: str) -> None:
+    folder = os.environ.get("WATCHFLOOR_CONSOLE_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(folder) / name), type="jpeg", quality=80)
+
+
+def _first_alert(console: Console) -> dict[str, Any]:
+    items = console.get("/api/alerts", camera=CAMERA)["items"]
+    assert items, "no alert"
+    return min(items, key=lambda a: a["id"])  # type: ignore[no-any-return]
+
+
+def test_live_page_shows_the_camera_playing_and_its_status(
+    console: Console, page: Page
+) -> None:
+    page.goto(f"{console.base}/")
+    page.fill("#operator", OPERATOR)
+    page.dispatch_event("#operator", "change")
+    view = page.locator(f'img[data-live="{CAMERA}"]')
+    expect(view).to_have_attribute(
+        "alt", f"Live view of camera {CAMERA}, with tracked objects and zones"
+    )
+    assert wait_for(lambda: view.evaluate("img => img.naturalWidth") > 0, 15), (
+        "the MJPEG live view never showed a picture"
+    )
+    assert view.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [768, 576]
+    expect(page.locator(f'[data-camera-state="{CAMERA}"]')).to_contain_text(
+        "online since"
+    )
+    expect(page.locator("#connection")).to_have_text("live")
+    # Marks this document: a reload before the next test would lose it.
+    page.evaluate("window.sameDocument = true")
+
+
+def test_the_alert_appears_in_the_feed_without_a_reload(
+    console: Console, page: Page
+) -> None:
+    item = page.locator("li.alert-item").first
+    expect(item).to_be_visible(timeout=ALERT_LIMIT_S * 1000)
+    assert page.evaluate("window.sameDocument") is True
+    alert = _first_alert(console)
+    expect(item).to_have_attribute("data-alert", str(alert["id"]))
+    expect(item).to_contain_text("keep-off-the-grass")
+    expect(item).to_contain_text(CAMERA)
+    snapshot = item.locator("img")
+    expect(snapshot).to_have_attribute(
+        "alt", f"Snapshot of Alert {alert['id']}: keep-off-the-grass on {CAMERA}"
+    )
+    assert wait_for(lambda: snapshot.evaluate("img => img.naturalWidth") > 0, 10)
+    _screenshot(page, "console-live.jpg")
+
+
+def test_acknowledging_with_the_keyboard_changes_the_alert(
+    console: Console, page: Page
+) -> None:
+    alert = _first_alert(console)
+    page.locator(f'li[data-alert="{alert["id"]}"] button.pick').click()
+    expect(page.locator(f'li[data-alert="{alert["id"]}"]')).to_have_attribute(
+        "aria-selected", "true"
+    )
+    page.keyboard.press("a")
+
+    def acknowledged() -> bool:
+        return console.get(f"/api/alerts/{alert['id']}")["status"] == "acknowledged"
+
+    assert wait_for(acknowledged, 10), console.get(f"/api/alerts/{alert['id']}")
+    assert console.get(f"/api/alerts/{alert['id']}")["status_by"] == OPERATOR
+    expect(page.locator(f'li[data-alert="{alert["id"]}"] .badge')).to_have_text(
+        "acknowledged"
+    )
+    assert page.evaluate("window.sameDocument") is True
+
+
+def test_the_alert_page_plays_the_clip(console: Console, page: Page) -> None:
+    alert = _first_alert(console)
+
+    def clip_ready() -> bool:
+        return console.get(f"/api/alerts/{alert['id']}")["clip_state"] == "ready"
+
+    assert wait_for(clip_ready, CLIP_LIMIT_S, 0.5), console.get(
+        f"/api/alerts/{alert['id']}"
+    )
+    page.locator(f'li[data-alert="{alert["id"]}"] a.open').click()
+    video = page.locator("video")
+    expect(video).to_be_visible()
+    expect(page.locator("main img")).to_have_attribute(
+        "alt",
+        f"Snapshot of Alert {alert['id']}: keep-off-the-grass on {CAMERA}: "
+        "the frame with the object's box and the zone",
+    )
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    assert wait_for(lambda: video.evaluate("v => v.currentTime") > 0.5, 15), (
+        video.evaluate("v => [v.currentTime, v.readyState, v.error && v.error.code]")
+    )
+    assert video.evaluate("v => v.videoWidth") == 768
+    # The escalate button opens a dialog; a new incident is made from the page.
+    video.evaluate("v => v.pause()")
+    _screenshot(page, "console-alert.jpg")
+    page.get_by_role("button", name="Escalate…").click()
+    page.get_by_role("button", name="Escalate", exact=True).click()
+    expect(page.locator("#toast")).to_contain_text("escalated into incident")
+    assert console.get(f"/api/alerts/{alert['id']}")["status"] == "escalated"

@@ -1,0 +1,648 @@
+// The operator console: live wall, alert feed, alerts, incidents, zones, search.
+// Plain JavaScript module; it uses the public HTTP API and WebSocket only.
+
+const state = {
+  cameras: new Map(), // name -> camera as GET /api/cameras gives it
+  alerts: [], // newest first
+  selected: null, // alert id
+  socket: null,
+  page: null,
+  timeZone: new URLSearchParams(location.search).get("tz") || undefined,
+};
+
+const main = document.getElementById("main");
+const toastBox = document.getElementById("toast");
+
+// ---- small helpers ---------------------------------------------------------
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function svg(tag, attrs = {}) {
+  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  return node;
+}
+
+async function api(path, { method = "GET", body } = {}) {
+  const response = await fetch(path, {
+    method,
+    headers: body ? { "content-type": "application/json" } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  if (!response.ok) {
+    const detail = data && data.detail ? data.detail : `${response.status} ${response.statusText}`;
+    throw new Error(typeof detail === "string" ? detail : JSON.stringify(detail));
+  }
+  return data;
+}
+
+function formatTime(iso, withDate = true) {
+  if (!iso) return "";
+  const options = withDate
+    ? { dateStyle: "short", timeStyle: "medium" }
+    : { timeStyle: "medium" };
+  return new Intl.DateTimeFormat(undefined, { ...options, timeZone: state.timeZone })
+    .format(new Date(iso));
+}
+
+function timeNode(iso, withDate = true) {
+  return h("time", { datetime: iso }, formatTime(iso, withDate));
+}
+
+function toast(message, bad = false) {
+  toastBox.textContent = message;
+  toastBox.classList.toggle("bad", bad);
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { toastBox.textContent = ""; }, 6000);
+}
+
+function operator() {
+  return document.getElementById("operator").value.trim() || "operator";
+}
+
+function alertLabel(alert) {
+  return `Alert ${alert.id}: ${alert.rule} on ${alert.camera}`;
+}
+
+// ---- alert handling ------------------------------------------------------------
+
+const MOVES = {
+  new: ["acknowledge", "resolve", "dismiss", "escalate"],
+  acknowledged: ["resolve", "dismiss", "escalate"],
+  escalated: ["resolve"],
+  resolved: [],
+  dismissed: [],
+};
+
+function upsertAlert(alert) {
+  const index = state.alerts.findIndex((a) => a.id === alert.id);
+  const known = index >= 0;
+  const { type, change, ...fields } = alert;
+  if (known) state.alerts[index] = { ...state.alerts[index], ...fields };
+  else {
+    state.alerts.push(fields);
+    state.alerts.sort((a, b) => (b.start > a.start ? 1 : b.start < a.start ? -1 : b.id - a.id));
+  }
+  return !known;
+}
+
+function askDialog(id, alertId) {
+  const dialog = document.getElementById(id);
+  dialog.querySelector("[data-alert-id]").textContent = alertId;
+  const form = dialog.querySelector("form");
+  form.reset();
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => {
+      resolve(dialog.returnValue === "ok" ? new FormData(form) : null);
+    }, { once: true });
+  });
+}
+
+async function act(alertId, verb) {
+  const alert = state.alerts.find((a) => a.id === alertId);
+  const body = { by: operator() };
+  if (verb === "dismiss") {
+    const form = await askDialog("dismiss-dialog", alertId);
+    if (!form) return;
+    body.reason = form.get("reason").trim();
+    if (!body.reason) { toast("A dismissal needs a reason; nothing was changed.", true); return; }
+  } else if (verb === "escalate") {
+    const form = await askDialog("escalate-dialog", alertId);
+    if (!form) return;
+    body.severity = form.get("severity");
+    const note = form.get("note").trim();
+    if (note) body.note = note;
+  }
+  try {
+    const answer = await api(`/api/alerts/${alertId}/${verb}`, { method: "POST", body });
+    const changed = answer.alert || answer;
+    upsertAlert(changed);
+    if (verb === "escalate") {
+      toast(`Alert ${alertId} escalated into incident ${answer.incident.id}.`);
+    } else {
+      toast(`Alert ${alertId}: ${changed.status}.`);
+    }
+    refresh();
+  } catch (error) {
+    toast(`${alert ? alertLabel(alert) : `Alert ${alertId}`}: ${error.message}`, true);
+  }
+}
+
+function actionButtons(alert) {
+  const allowed = alert ? MOVES[alert.status] || [] : [];
+  const button = (verb, label, key) => h("button", {
+    type: "button",
+    "data-action": verb,
+    "aria-keyshortcuts": key,
+    disabled: !allowed.includes(verb),
+    onclick: () => alert && act(alert.id, verb),
+  }, label, " ", h("kbd", {}, key));
+  return h("div", { class: "actions", role: "group", "aria-label": "Alert actions" },
+    button("acknowledge", "Acknowledge", "a"),
+    button("dismiss", "Dismiss…", "d"),
+    button("resolve", "Resolve", "r"),
+    button("escalate", "Escalate…", "e"));
+}
+
+// ---- live updates --------------------------------------------------------------
+
+let reconnectDelay = 1000;
+
+function connectLive() {
+  const connection = document.getElementById("connection");
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/api/live`);
+  state.socket = socket;
+  socket.addEventListener("open", () => {
+    reconnectDelay = 1000;
+    connection.textContent = "live";
+    connection.className = "connection online";
+    loadAlerts().then(refresh); // catch up on anything missed while away
+  });
+  socket.addEventListener("close", () => {
+    connection.textContent = `disconnected; retrying in ${reconnectDelay / 1000} s`;
+    connection.className = "connection offline";
+    setTimeout(connectLive, reconnectDelay);
+    reconnectDelay = Math.min(reconnectDelay * 2, 30000);
+  });
+  socket.addEventListener("message", (event) => {
+    const message = JSON.parse(event.data);
+    if (message.type === "hello") {
+      for (const status of message.cameras) setCameraStatus(status);
+    } else if (message.type === "camera") {
+      setCameraStatus(message);
+    } else if (message.type === "alert") {
+      const isNew = upsertAlert(message);
+      if (isNew && message.change === "raised") announce(message);
+      refresh(isNew ? message.id : null);
+    }
+  });
+}
+
+function setCameraStatus(status) {
+  const camera = state.cameras.get(status.camera);
+  if (camera) camera.status = { ...camera.status, ...status };
+  else state.cameras.set(status.camera, { name: status.camera, status });
+  const label = document.querySelector(`[data-camera-state="${CSS.escape(status.camera)}"]`);
+  if (label) showCameraState(label, state.cameras.get(status.camera).status);
+}
+
+function showCameraState(node, status) {
+  if (!status) { node.textContent = "no status"; node.dataset.state = "unknown"; return; }
+  node.dataset.state = status.state;
+  node.textContent = `${status.state} since ${formatTime(status.since, false)}`;
+  node.title = status.last_error || "";
+}
+
+let unseen = 0;
+
+function announce(alert) {
+  if (document.hidden) {
+    unseen += 1;
+    document.title = `(${unseen}) Watchfloor`;
+  }
+  if (document.getElementById("sound").checked) beep();
+}
+
+document.addEventListener("visibilitychange", () => {
+  if (!document.hidden) { unseen = 0; document.title = "Watchfloor"; }
+});
+
+function beep() {
+  try {
+    const context = new AudioContext();
+    const tone = context.createOscillator();
+    const gain = context.createGain();
+    tone.frequency.value = 880;
+    gain.gain.setValueAtTime(0.2, context.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, context.currentTime + 0.4);
+    tone.connect(gain).connect(context.destination);
+    tone.start();
+    tone.stop(context.currentTime + 0.4);
+  } catch { /* no audio output */ }
+}
+
+async function loadAlerts() {
+  const page = await api("/api/alerts?limit=50");
+  for (const alert of page.items) upsertAlert(alert);
+}
+
+async function loadCameras() {
+  const cameras = await api("/api/cameras");
+  for (const camera of cameras) {
+    const known = state.cameras.get(camera.name);
+    state.cameras.set(camera.name, { ...camera, status: camera.status || known?.status });
+  }
+  return cameras;
+}
+
+// ---- pages ---------------------------------------------------------------------
+
+function refresh(freshId = null) {
+  if (state.page === "live") renderFeed(freshId);
+  else if (state.page === "alert") renderAlertPage(true);
+}
+
+async function livePage() {
+  const wall = h("section", { class: "wall", "aria-label": "Cameras" });
+  const feed = h("section", { class: "feed", "aria-labelledby": "feed-title" },
+    h("header", {}, h("h1", { id: "feed-title" }, "Alerts"),
+      h("div", { id: "feed-actions" })),
+    h("ul", { class: "alerts", id: "alert-list", role: "listbox", "aria-label": "Alerts, newest first" }));
+  main.replaceChildren(h("div", { class: "live" }, wall, feed));
+  renderFeed();
+
+  const cameras = await loadCameras();
+  if (state.page !== "live") return;
+  if (!cameras.length) wall.append(h("p", { class: "empty" }, "The site has no cameras."));
+  for (const camera of cameras) {
+    const stateNode = h("span", { class: "camera-state", "data-camera-state": camera.name });
+    showCameraState(stateNode, state.cameras.get(camera.name).status);
+    let view;
+    if (camera.analyse) {
+      view = h("img", {
+        src: `/api/cameras/${encodeURIComponent(camera.name)}/live.mjpeg`,
+        alt: `Live view of camera ${camera.name}, with tracked objects and zones`,
+        "data-live": camera.name,
+      });
+      view.addEventListener("error", () => {
+        // The stream ends when the server restarts or the camera is away: retry.
+        setTimeout(() => {
+          if (view.isConnected) view.src = `/api/cameras/${encodeURIComponent(camera.name)}/live.mjpeg?t=${Date.now()}`;
+        }, 3000);
+      });
+    } else {
+      view = h("p", { class: "empty" }, "Recorded only (not analysed): no live view.");
+    }
+    wall.append(h("figure", { class: "tile", "data-camera": camera.name }, view,
+      h("figcaption", {}, h("strong", {}, camera.name), stateNode)));
+  }
+  await loadAlerts();
+  renderFeed();
+}
+
+function renderFeed(freshId = null) {
+  const list = document.getElementById("alert-list");
+  if (!list) return;
+  if (state.selected === null && state.alerts.length) state.selected = state.alerts[0].id;
+  const items = state.alerts.map((alert) => {
+    const selected = alert.id === state.selected;
+    return h("li", {
+      class: `alert-item${alert.id === freshId ? " fresh" : ""}`,
+      role: "option",
+      "aria-selected": selected ? "true" : "false",
+      "data-alert": alert.id,
+      "data-status": alert.status,
+    },
+    h("button", {
+      type: "button",
+      class: "pick",
+      "aria-label": `${alertLabel(alert)}, ${alert.status}, ${formatTime(alert.start)}`,
+      onclick: () => { state.selected = alert.id; renderFeed(); },
+      ondblclick: () => { location.hash = `#/alerts/${alert.id}`; },
+    },
+    alert.snapshot_url
+      ? h("img", { src: alert.snapshot_url, alt: `Snapshot of ${alertLabel(alert)}`, loading: "lazy" })
+      : h("span", { class: "meta" }, "no snapshot"),
+    h("span", { class: "rule" }, alert.rule),
+    h("span", { class: "meta" }, `${alert.camera} · ${alert.label} · `, timeNode(alert.start)),
+    h("span", {}, h("span", { class: "badge", "data-status": alert.status }, alert.status))),
+    h("a", { class: "open", href: `#/alerts/${alert.id}` }, "Open"));
+  });
+  list.replaceChildren(...(items.length ? items : [h("li", { class: "empty" }, "No alerts yet.")]));
+  const focused = document.activeElement;
+  const selected = state.alerts.find((a) => a.id === state.selected);
+  document.getElementById("feed-actions").replaceChildren(
+    h("p", { class: "meta" }, selected ? `Selected: ${alertLabel(selected)}` : "No alert selected",
+      " · ", h("kbd", {}, "j"), "/", h("kbd", {}, "k"), " move, ", h("kbd", {}, "Enter"), " open"),
+    actionButtons(selected));
+  if (focused && !focused.isConnected && selected) {
+    list.querySelector(`[data-alert="${selected.id}"] .pick`)?.focus();
+  }
+}
+
+let shownAlert = null;
+
+async function alertPage(id) {
+  main.replaceChildren(h("p", {}, "Loading…"));
+  try {
+    const alert = await api(`/api/alerts/${id}`);
+    upsertAlert(alert);
+    state.selected = alert.id;
+    shownAlert = alert.id;
+    renderAlertPage();
+  } catch (error) {
+    main.replaceChildren(h("p", { class: "error" }, error.message));
+  }
+}
+
+function renderAlertPage(update = false) {
+  const alert = state.alerts.find((a) => a.id === shownAlert);
+  if (!alert) return;
+  const video = main.querySelector("video");
+  if (update && video && !video.paused) {
+    // Leave a playing clip alone; refresh the facts and buttons only.
+    main.querySelector("[data-facts]").replaceWith(facts(alert));
+    main.querySelector(".actions").replaceWith(actionButtons(alert));
+    return;
+  }
+  let clip;
+  if (alert.clip_state === "ready" && alert.clip_url) {
+    clip = h("video", { src: alert.clip_url, controls: true, preload: "metadata", "aria-label": `Clip of ${alertLabel(alert)}` });
+  } else if (alert.clip_state === "failed") {
+    clip = h("p", { class: "error" }, `The clip could not be cut: ${alert.clip_error || "unknown reason"}`);
+  } else {
+    clip = h("p", { class: "meta", "data-clip-pending": true }, "The clip is being cut; it appears here when ready.");
+  }
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "#/live" }, "← Live")),
+    h("h1", {}, alertLabel(alert)),
+    actionButtons(alert),
+    h("div", { class: "detail" },
+      h("section", { class: "panel", "aria-label": "Snapshot" },
+        h("h2", {}, "Snapshot"),
+        alert.snapshot_url
+          ? h("img", { src: alert.snapshot_url, alt: `Snapshot of ${alertLabel(alert)}: the frame with the object's box and the zone` })
+          : h("p", { class: "meta" }, "No snapshot.")),
+      h("section", { class: "panel", "aria-label": "Clip" }, h("h2", {}, "Clip"), clip)),
+    facts(alert));
+}
+
+function facts(alert) {
+  const rows = [
+    ["Status", h("span", { class: "badge", "data-status": alert.status }, alert.status)],
+    ["Rule", `${alert.rule} (${alert.kind})`],
+    ["Camera", alert.camera],
+    ["Where", alert.zone || alert.line || "—"],
+    ["Object", `${alert.label}, score ${alert.score.toFixed(2)}`],
+    ["Started", timeNode(alert.start)],
+    ["Ended", alert.end ? timeNode(alert.end) : "ongoing"],
+    ["Last change", alert.status_at ? [timeNode(alert.status_at), ` by ${alert.status_by}`] : "—"],
+    ["Note", alert.status_note || "—"],
+  ];
+  return h("dl", { class: "facts panel", "data-facts": true },
+    rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+async function incidentsPage() {
+  main.replaceChildren(h("h1", {}, "Incidents"), h("p", {}, "Loading…"));
+  try {
+    const page = await api("/api/incidents?limit=100");
+    const rows = page.items.map((incident) => h("tr", {},
+      h("td", {}, h("a", { href: `#/incidents/${incident.id}` }, `#${incident.id} ${incident.title}`)),
+      h("td", {}, incident.severity),
+      h("td", {}, h("span", { class: "badge" }, incident.status)),
+      h("td", {}, incident.commander || "—"),
+      h("td", {}, timeNode(incident.created_at))));
+    main.replaceChildren(h("h1", {}, "Incidents"), rows.length
+      ? h("table", {}, h("thead", {}, h("tr", {}, ["Incident", "Severity", "Status", "Commander", "Created"].map((t) => h("th", { scope: "col" }, t)))), h("tbody", {}, rows))
+      : h("p", { class: "empty" }, "No incidents. Escalate an alert to open one."));
+  } catch (error) {
+    main.replaceChildren(h("h1", {}, "Incidents"), h("p", { class: "error" }, error.message));
+  }
+}
+
+const INCIDENT_STEPS = ["triage", "contained", "eradicated", "recovered", "closed"];
+
+async function incidentPage(id) {
+  main.replaceChildren(h("p", {}, "Loading…"));
+  let incident; let timeline;
+  try {
+    [incident, timeline] = await Promise.all([
+      api(`/api/incidents/${id}`), api(`/api/incidents/${id}/timeline`)]);
+  } catch (error) {
+    main.replaceChildren(h("p", { class: "error" }, error.message));
+    return;
+  }
+  const entries = Array.isArray(timeline) ? timeline : timeline.items || timeline.entries || [];
+  const at = INCIDENT_STEPS.indexOf(incident.status);
+  const next = incident.status === "closed" ? ["triage"] : INCIDENT_STEPS.slice(at + 1);
+  const reason = h("input", { id: "move-reason", placeholder: "reason, when skipping steps", size: 30 });
+  const moves = next.map((to, i) => h("button", {
+    type: "button",
+    class: i === 0 ? "primary" : null,
+    onclick: async () => {
+      const body = { to, by: operator() };
+      if (reason.value.trim()) body[i === 0 ? "note" : "reason"] = reason.value.trim();
+      try { await api(`/api/incidents/${id}/status`, { method: "POST", body }); incidentPage(id); }
+      catch (error) { toast(error.message, true); }
+    },
+  }, incident.status === "closed" ? "Reopen (triage)" : `→ ${to}`));
+  const noteText = h("textarea", { id: "note-text", rows: 3, required: true });
+  const links = incident.links.map((link) => {
+    const clipUrl = link.alert?.clip_url
+      || (link.clip ? `/api/cameras/${encodeURIComponent(link.clip.camera)}/footage?start=${encodeURIComponent(link.clip.start)}&end=${encodeURIComponent(link.clip.end)}` : null);
+    return h("li", { class: "panel" },
+      h("p", {}, `${link.kind} ${link.target_id}`, link.alert ? [" — ", h("a", { href: `#/alerts/${link.alert.id}` }, alertLabel(link.alert))] : ""),
+      clipUrl ? h("video", { src: clipUrl, controls: true, preload: "metadata", "aria-label": `Clip of ${link.kind} ${link.target_id}`, style: "max-width: 32rem; width: 100%" }) : null);
+  });
+  main.replaceChildren(
+    h("p", {}, h("a", { href: "#/incidents" }, "← Incidents")),
+    h("h1", {}, `Incident #${incident.id}: ${incident.title}`),
+    h("dl", { class: "facts panel" },
+      h("dt", {}, "Status"), h("dd", {}, h("span", { class: "badge" }, incident.status)),
+      h("dt", {}, "Severity"), h("dd", {}, incident.severity),
+      h("dt", {}, "Commander"), h("dd", {}, incident.commander || "—"),
+      h("dt", {}, "Created"), h("dd", {}, timeNode(incident.created_at), ` by ${incident.created_by}`),
+      h("dt", {}, "Evidence"), h("dd", {}, h("a", { href: `/api/incidents/${id}/export?by=${encodeURIComponent(operator())}` }, "Export evidence (ZIP)"), " · ",
+        h("a", { href: `/api/incidents/${id}/report?format=html` }, "Report"))),
+    h("section", { class: "panel", "aria-label": "Next steps" }, h("h2", {}, "Next steps"),
+      h("div", { class: "actions" }, moves, reason)),
+    h("section", { "aria-label": "Linked footage" }, h("h2", {}, "Linked alerts and clips"),
+      links.length ? h("ul", { class: "timeline" }, links) : h("p", { class: "meta" }, "Nothing linked.")),
+    h("section", { class: "panel", "aria-label": "Notes" }, h("h2", {}, "Notes"),
+      h("ul", { class: "timeline" }, incident.notes.map((note) => h("li", {}, timeNode(note.created_at), ` ${note.author}: `, note.text))),
+      h("form", { class: "stack", onsubmit: async (event) => {
+        event.preventDefault();
+        try { await api(`/api/incidents/${id}/notes`, { method: "POST", body: { text: noteText.value, by: operator() } }); incidentPage(id); }
+        catch (error) { toast(error.message, true); }
+      } }, h("label", { for: "note-text" }, "Add a note"), noteText, h("button", { type: "submit" }, "Add note"))),
+    h("section", { class: "panel", "aria-label": "Timeline" }, h("h2", {}, "Timeline"),
+      h("ul", { class: "timeline" }, entries.map((entry) => h("li", {}, timeNode(entry.time), ` ${entry.kind}: ${entry.summary}`, entry.actor ? ` (${entry.actor})` : "")))));
+}
+
+async function zonesPage() {
+  const cameras = (await loadCameras()).filter((c) => c.analyse);
+  if (state.page !== "zones") return;
+  if (!cameras.length) { main.replaceChildren(h("h1", {}, "Zones"), h("p", { class: "empty" }, "No analysed camera.")); return; }
+  const points = [];
+  const select = h("select", { id: "zone-camera" }, cameras.map((c) => h("option", { value: c.name }, c.name)));
+  const picture = h("img", { alt: "The camera's current frame; click to add the zone's corners", id: "zone-frame" });
+  const overlay = svg("svg", { viewBox: "0 0 1 1", preserveAspectRatio: "none", role: "img", "aria-label": "Zone drawing" });
+  const message = h("p", { role: "status", id: "zone-message", class: "meta" }, "Click on the picture to place the zone's corners.");
+  const name = h("input", { id: "zone-name", required: true, pattern: "[a-z0-9][a-z0-9_-]*", placeholder: "e.g. loading-dock" });
+  const ruleName = h("input", { id: "rule-name", placeholder: "e.g. dock-restricted" });
+  const classes = h("input", { id: "rule-classes", value: "person" });
+  const dwell = h("input", { id: "rule-dwell", type: "number", min: 0, step: 0.5, value: 1 });
+  let saved = [];
+
+  function draw() {
+    overlay.replaceChildren();
+    for (const zone of saved.filter((z) => z.camera === select.value)) {
+      overlay.append(svg("polygon", { class: "saved", points: zone.polygon.map((p) => p.join(",")).join(" ") }));
+    }
+    if (points.length) overlay.append(svg("polygon", { class: "draft", points: points.map((p) => p.join(",")).join(" ") }));
+    for (const [x, y] of points) overlay.append(svg("circle", { cx: x, cy: y, r: 0.006 }));
+  }
+  async function load() {
+    picture.src = `/api/cameras/${encodeURIComponent(select.value)}/frame.jpg?t=${Date.now()}`;
+    try { saved = await api("/api/zones"); } catch { saved = []; }
+    draw();
+  }
+  overlay.addEventListener("click", (event) => {
+    const box = overlay.getBoundingClientRect();
+    points.push([+((event.clientX - box.left) / box.width).toFixed(4), +((event.clientY - box.top) / box.height).toFixed(4)]);
+    draw();
+  });
+  select.addEventListener("change", () => { points.length = 0; load(); });
+
+  async function save(event) {
+    event.preventDefault();
+    if (points.length < 3) {
+      message.textContent = `The zone has ${points.length} points; a polygon needs at least 3. Nothing was saved.`;
+      message.className = "error";
+      return;
+    }
+    try {
+      await api("/api/zones", { method: "POST", body: { name: name.value.trim(), camera: select.value, polygon: points, by: operator() } });
+      let text = `Zone ${name.value.trim()} saved.`;
+      if (ruleName.value.trim()) {
+        await api("/api/rules", { method: "POST", body: {
+          name: ruleName.value.trim(), kind: "restricted_area", zone: name.value.trim(),
+          classes: classes.value.split(",").map((c) => c.trim()).filter(Boolean),
+          min_dwell: Number(dwell.value), by: operator() } });
+        text += ` Rule ${ruleName.value.trim()} saved.`;
+      }
+      message.textContent = text;
+      message.className = "meta";
+      points.length = 0;
+      load();
+    } catch (error) {
+      message.textContent = `Not saved: ${error.message}`;
+      message.className = "error";
+    }
+  }
+
+  main.replaceChildren(h("h1", {}, "Zones"),
+    h("div", { class: "detail" },
+      h("div", {}, h("div", { class: "editor" }, picture, overlay), message),
+      h("form", { class: "stack panel", onsubmit: save },
+        h("label", { for: "zone-camera" }, "Camera"), select,
+        h("div", { class: "actions" },
+          h("button", { type: "button", onclick: () => { points.pop(); draw(); } }, "Undo point"),
+          h("button", { type: "button", onclick: () => { points.length = 0; draw(); } }, "Clear"),
+          h("button", { type: "button", onclick: load }, "New frame")),
+        h("label", { for: "zone-name" }, "Zone name"), name,
+        h("label", { for: "rule-name" }, "Restricted-area rule name (optional)"), ruleName,
+        h("label", { for: "rule-classes" }, "Object classes (comma-separated)"), classes,
+        h("label", { for: "rule-dwell" }, "Minimum dwell (s)"), dwell,
+        h("button", { type: "submit", class: "primary" }, "Save"))));
+  load();
+}
+
+async function searchPage() {
+  const query = h("input", { id: "search-q", size: 40, placeholder: "e.g. person on plaza after 18:00" });
+  const results = h("div", { id: "search-results", "aria-live": "polite" });
+  async function run(event) {
+    event?.preventDefault();
+    const params = new URLSearchParams({ limit: "50" });
+    if (query.value.trim()) params.set("q", query.value.trim());
+    params.set("timezone", state.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone);
+    try {
+      const page = await api(`/api/events?${params}`);
+      const items = page.items || [];
+      results.replaceChildren(items.length
+        ? h("table", {}, h("thead", {}, h("tr", {}, ["Time", "Camera", "Event", "Object"].map((t) => h("th", { scope: "col" }, t)))),
+          h("tbody", {}, items.map((e) => h("tr", {}, h("td", {}, timeNode(e.time || e.start)), h("td", {}, e.camera), h("td", {}, e.kind), h("td", {}, e.label || "")))))
+        : h("p", { class: "empty" }, "No events match."));
+    } catch (error) {
+      results.replaceChildren(h("p", { class: "error" }, error.message));
+    }
+  }
+  main.replaceChildren(h("h1", {}, "Search events"),
+    h("form", { class: "actions", onsubmit: run, role: "search" },
+      h("label", { for: "search-q" }, "Search"), query, h("button", { type: "submit", class: "primary" }, "Search")),
+    results);
+  run();
+}
+
+// ---- routing and keys ------------------------------------------------------------
+
+function route() {
+  const [, page = "live", id] = location.hash.split("/");
+  const pages = {
+    live: () => livePage(),
+    alerts: () => (id ? alertPage(Number(id)) : livePage()),
+    incidents: () => (id ? incidentPage(Number(id)) : incidentsPage()),
+    zones: () => zonesPage(),
+    search: () => searchPage(),
+  };
+  state.page = page === "alerts" && id ? "alert" : page in pages ? page : "live";
+  const current = state.page === "alert" ? "live" : state.page;
+  for (const link of document.querySelectorAll(".bar nav a")) {
+    if (link.dataset.page === current) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  (pages[page] || pages.live)();
+}
+
+document.addEventListener("keydown", (event) => {
+  if (event.ctrlKey || event.metaKey || event.altKey) return;
+  if (event.target.closest("input, textarea, select, dialog")) return;
+  if (state.page !== "live" && state.page !== "alert") return;
+  const id = state.page === "alert" ? shownAlert : state.selected;
+  const verbs = { a: "acknowledge", d: "dismiss", r: "resolve", e: "escalate" };
+  if (verbs[event.key] && id !== null) {
+    event.preventDefault();
+    const alert = state.alerts.find((a) => a.id === id);
+    if (alert && !(MOVES[alert.status] || []).includes(verbs[event.key])) {
+      toast(`${alertLabel(alert)} is ${alert.status}: it cannot be ${verbs[event.key]}ed from here.`, true);
+      return;
+    }
+    act(id, verbs[event.key]);
+  } else if (state.page === "live" && (event.key === "j" || event.key === "k" || event.key === "ArrowDown" || event.key === "ArrowUp")) {
+    if (!state.alerts.length) return;
+    event.preventDefault();
+    const at = Math.max(0, state.alerts.findIndex((a) => a.id === state.selected));
+    const step = event.key === "j" || event.key === "ArrowDown" ? 1 : -1;
+    state.selected = state.alerts[Math.min(state.alerts.length - 1, Math.max(0, at + step))].id;
+    renderFeed();
+    document.querySelector(`[data-alert="${state.selected}"] .pick`)?.focus();
+  } else if (state.page === "live" && event.key === "Enter" && state.selected !== null && !event.target.closest("button, a")) {
+    location.hash = `#/alerts/${state.selected}`;
+  }
+});
+
+function start() {
+  const name = document.getElementById("operator");
+  name.value = localStorage.getItem("watchfloor.operator") || "operator";
+  name.addEventListener("change", () => localStorage.setItem("watchfloor.operator", name.value.trim()));
+  const sound = document.getElementById("sound");
+  sound.checked = localStorage.getItem("watchfloor.sound") === "on";
+  sound.addEventListener("change", () => localStorage.setItem("watchfloor.sound", sound.checked ? "on" : "off"));
+  api("/openapi.json").then((spec) => {
+    if (spec.paths && spec.paths["/api/events"]) document.getElementById("nav-search").hidden = false;
+  }).catch(() => {});
+  window.addEventListener("hashchange", route);
+  route();
+  connectLive();
+}
+
+start();
