@@ -18,8 +18,11 @@ Limitations:
     ``has_clip`` asks whether the segment of the event's camera that started
     last at or before the event's time ends at or after it. That is the same
     as "some segment covers it" because a camera's segments follow one another
-    without overlapping, as the recorder writes them; it keeps the test to one
-    index probe per event. Similar search compares at most
+    without overlapping, as the recorder writes them, and it keeps the test to
+    one index probe per event. Still, ``has_clip=False`` tests events newest
+    first until it has a page of uncovered ones, which costs most where
+    footage is rarely missing (some 35 ms on PostgreSQL over a million events,
+    see ``bench/RESULTS.md``). Similar search compares at most
     :data:`MAX_CANDIDATES` tracks, the most recently first seen of those the
     filters admit: narrow the time range to reach further back.
 """
@@ -279,6 +282,7 @@ def search_events(
     if limit < 1:
         raise SearchError(f"limit is {limit}; ask for at least 1 event")
 
+    plan_for_the_values(session)
     rows = session.execute(event_query(filters, order, limit + 1, cursor)).all()
     hits = _hits(session, rows[:limit])
     next_cursor = _cursor(order, hits[-1]) if len(rows) > limit else None

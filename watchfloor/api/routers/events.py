@@ -199,8 +199,8 @@ def list_events(
         raise HTTPException(422, f"query parameters: {exc}") from exc
 
     interpreted = None
+    tz = _time_zone(timezone)
     if q is not None and q.strip():
-        tz = _time_zone(timezone)
         try:
             reading = interpret(q, _site_names(context), datetime.now(UTC), tz)
             filters = reading.filter.overridden_by(filters)
