@@ -211,3 +211,42 @@ def test_the_alert_page_plays_the_clip(console: Console, page: Page) -> None:
     page.get_by_role("button", name="Escalate", exact=True).click()
     expect(page.locator("#toast")).to_contain_text("escalated into incident")
     assert console.get(f"/api/alerts/{alert['id']}")["status"] == "escalated"
+
+
+def test_the_incident_page_shows_the_escalated_alert(
+    console: Console, page: Page
+) -> None:
+    incidents = console.get("/api/incidents")["items"]
+    assert incidents, "the escalation made no incident"
+    page.goto(f"{console.base}/#/incidents")
+    page.get_by_role("link", name=f"#{incidents[0]['id']}").click()
+    expect(page.locator("h1")).to_contain_text(f"Incident #{incidents[0]['id']}")
+    expect(page.get_by_role("button", name="→ contained")).to_be_visible()
+    expect(page.locator("main video")).to_have_count(1)
+    page.fill("#note-text", "guard sent")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.locator("main")).to_contain_text("guard sent")
+    incident = console.get(f"/api/incidents/{incidents[0]['id']}")
+    assert [n["text"] for n in incident["notes"]] == ["guard sent"]
+
+
+def test_the_zone_editor_refuses_a_bad_polygon_and_saves_a_good_one(
+    console: Console, page: Page
+) -> None:
+    page.goto(f"{console.base}/#/zones")
+    picture = page.locator("#zone-frame")
+    assert wait_for(lambda: picture.evaluate("img => img.naturalWidth") > 0, 10)
+    overlay = page.locator(".editor svg")
+    page.fill("#zone-name", "gate-path")
+    for x, y in [(100, 100), (300, 100)]:
+        overlay.click(position={"x": x, "y": y})
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#zone-message")).to_contain_text("at least 3")
+    assert "gate-path" not in [z["name"] for z in console.get("/api/zones")]
+
+    overlay.click(position={"x": 200, "y": 250})
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#zone-message")).to_contain_text("Zone gate-path saved")
+    saved = {z["name"]: z for z in console.get("/api/zones")}
+    assert len(saved["gate-path"]["definition"]["polygon"]) == 3
+    expect(page.locator(".editor polygon.saved")).to_have_count(2)  # lawn, path

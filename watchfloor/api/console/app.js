@@ -39,7 +39,11 @@ function svg(tag, attrs = {}) {
 async function api(path, { method = "GET", body } = {}) {
   const response = await fetch(path, {
     method,
-    headers: body ? { "content-type": "application/json" } : {},
+    headers: {
+      // Who acts, for the audit log, also where a body has no "by".
+      "X-Watchfloor-Actor": operator(),
+      ...(body ? { "content-type": "application/json" } : {}),
+    },
     body: body ? JSON.stringify(body) : undefined,
   });
   const text = await response.text();
@@ -503,7 +507,7 @@ async function zonesPage() {
   }
   async function load() {
     picture.src = `/api/cameras/${encodeURIComponent(select.value)}/frame.jpg?t=${Date.now()}`;
-    try { saved = await api("/api/zones"); } catch { saved = []; }
+    try { saved = (await api("/api/zones")).map((z) => z.definition).filter(Boolean); } catch { saved = []; }
     draw();
   }
   overlay.addEventListener("click", (event) => {
@@ -521,13 +525,13 @@ async function zonesPage() {
       return;
     }
     try {
-      await api("/api/zones", { method: "POST", body: { name: name.value.trim(), camera: select.value, polygon: points, by: operator() } });
+      await api("/api/zones", { method: "POST", body: { name: name.value.trim(), camera: select.value, polygon: points } });
       let text = `Zone ${name.value.trim()} saved.`;
       if (ruleName.value.trim()) {
         await api("/api/rules", { method: "POST", body: {
           name: ruleName.value.trim(), kind: "restricted_area", zone: name.value.trim(),
           classes: classes.value.split(",").map((c) => c.trim()).filter(Boolean),
-          min_dwell: Number(dwell.value), by: operator() } });
+          min_dwell: Number(dwell.value) } });
         text += ` Rule ${ruleName.value.trim()} saved.`;
       }
       message.textContent = text;
