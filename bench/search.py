@@ -40,6 +40,7 @@ Limitations:
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import os
 import platform
@@ -615,6 +616,10 @@ def load(db: Database, week: Week) -> float:
     if engine.dialect.name == "sqlite":
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))
+        with engine.connect() as connection:
+            # The load went through the write-ahead log: fold it in now, not
+            # in the middle of the queries.
+            connection.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
     else:
         with engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT").execute(
@@ -824,6 +829,16 @@ class Report:
     loads: dict[str, float]
     timings: list[Timing]
     similar: list[Timing]
+    load: str = "unknown"
+    """The machine's load averages seen while querying, as text."""
+
+
+def load_average() -> float:
+    """The machine's 1-minute load average (0 where it cannot be read)."""
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def machine() -> str:
@@ -871,7 +886,8 @@ def results_section(report: Report) -> str:
         f"Command: `{report.command}` (from the repository root); {report.date}.",
         "",
         f"Machine: {report.machine}. The machine is shared with other work and "
-        "PostgreSQL runs on it too.",
+        "PostgreSQL runs on it too: the 1-minute load average was "
+        f"{report.load} while the queries ran (2 would keep both cores busy).",
         "",
         f"Data: {report.shape}. Loaded in "
         + ", ".join(f"{report.loads[k]:.0f} s into {k}" for k in kinds)
@@ -944,7 +960,17 @@ def reading(report: Report, kinds: list[str], names: list[str]) -> str:
         + ". Every filter but zone and rule reads the events table through an "
         "index on (filter, time), so a page costs about as many index entries as "
         "it takes to find 50 matches in time order; counting reads up to 1,000 "
-        "matches more, which is why it is asked for apart."
+        "matches more, which is why it is asked for apart (`count=true`). "
+        "'Without footage' is the one filter tested event by event (an index "
+        "probe into the segments each): it reads events newest first until 50 "
+        "fall in an outage, some 7,000 here. Added for these numbers (migration "
+        "0006): an index on events' score, without which 'best scores, last 24 "
+        "h' sorted the day's 150,000 events (46 ms on SQLite), and one on "
+        "tracks' first sighting, without which similar search sorted all "
+        "250,000 tracks with their descriptors (476 ms); and on PostgreSQL each "
+        "search is planned for its own values, since after a few runs the "
+        "driver's prepared statement got a generic plan three times slower for "
+        "the second text query."
     )
 
 
@@ -1011,14 +1037,20 @@ def main() -> None:
         time.perf_counter() - started,
         describe_week(week),
     )
+    # The week's millions of rows would make every full garbage collection a
+    # pause of tens of milliseconds in the middle of some query: set them aside.
+    gc.collect()
+    gc.freeze()
     asked = queries(week.identity)
     loads: dict[str, float] = {}
     timings: list[Timing] = []
     similar: list[Timing] = []
+    seen: list[float] = []
     for target in targets(args):
         try:
             loads[target.kind] = load(target.db, week)
             log.info("%s loaded in %.1f s", target.kind, loads[target.kind])
+            seen.append(load_average())
             for query in asked:
                 timing = time_query(target, query, args.rounds, args.explain)
                 log.info(
@@ -1032,6 +1064,7 @@ def main() -> None:
                 )
                 timings.append(timing)
             similar += time_similar(target, args.rounds)
+            seen.append(load_average())
         finally:
             target.drop()
 
@@ -1044,6 +1077,7 @@ def main() -> None:
         loads=loads,
         timings=timings,
         similar=similar,
+        load=f"{min(seen):.1f} to {max(seen):.1f}" if seen else "unknown",
     )
     section = results_section(report)
     print(section)
