@@ -84,9 +84,10 @@ def test_people_crossing_overlapping_cameras_keep_one_identity(
         if line["label"] == "person"
     ]
     scores = score_identities(scored)
-    # On this piece 5 of 8 joins are right and 5 of 12 same-person pairs are
-    # joined; the floors leave room for another machine's numerics, and the
-    # whole sequence is measured in bench/RESULTS.md.
-    assert scores.pairs_true >= 3, scores
-    assert scores.precision >= 0.5, scores
-    assert scores.recall >= 0.3, scores
+    # On this piece 8 of 10 joins are right and 8 of 37 same-person pairs
+    # are joined (the tracker splits people into several tracks per view);
+    # the floors leave room for another machine's numerics, and the whole
+    # sequence is measured in bench/RESULTS.md.
+    assert scores.pairs_true >= 5, scores
+    assert scores.precision >= 0.6, scores
+    assert scores.recall >= 0.15, scores
