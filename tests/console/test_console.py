@@ -39,6 +39,8 @@ OPERATOR = "console-test"
 ALERT_LIMIT_S = 90.0
 # Then the piece's restart ends the alert; post-roll and a segment, with margin.
 CLIP_LIMIT_S = 60.0
+# A track's footage is served once the segments after its end are recorded.
+FOOTAGE_LIMIT_S = 40.0
 
 
 @dataclass
@@ -250,3 +252,92 @@ def test_the_zone_editor_refuses_a_bad_polygon_and_saves_a_good_one(
     saved = {z["name"]: z for z in console.get("/api/zones")}
     assert len(saved["gate-path"]["definition"]["polygon"]) == 3
     expect(page.locator(".editor polygon.saved")).to_have_count(2)  # lawn, path
+
+
+def _footage_recorded(console: Console, url: str) -> bool:
+    response = httpx.get(
+        f"{console.base}{url}", headers={"range": "bytes=0-1"}, timeout=30
+    )
+    return response.status_code == 206
+
+
+def _played_event(console: Console, with_identity: bool = False) -> dict[str, Any]:
+    """The newest person event whose footage is recorded (and identity resolved)."""
+    found: dict[str, Any] = {}
+
+    def recorded() -> bool:
+        events = console.get("/api/events", label="person", limit=50)["items"]
+        for event in events:
+            if with_identity and event["identity_id"] is None:
+                continue
+            url = event["footage"]["url"]
+            if url and _footage_recorded(console, url):
+                found.update(event)
+                return True
+        return False
+
+    assert wait_for(recorded, FOOTAGE_LIMIT_S, 1.0), console.get(
+        "/api/events", label="person", limit=5
+    )
+    return found
+
+
+def _plays(page: Page) -> None:
+    video = page.locator("#search-player video")
+    expect(video).to_be_visible()
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    assert wait_for(lambda: video.evaluate("v => v.currentTime") > 0.5, 15), (
+        video.evaluate("v => [v.currentTime, v.readyState, v.error && v.error.code]")
+    )
+    assert video.evaluate("v => v.videoWidth") == 768
+    video.evaluate("v => v.pause()")
+
+
+def test_a_search_for_the_person_shows_snapshots_and_plays_the_footage(
+    console: Console, page: Page
+) -> None:
+    event = _played_event(console)
+    page.goto(f"{console.base}/#/search")
+    page.fill("#search-q", "person")
+    page.get_by_role("button", name="Search", exact=True).click()
+    result = page.locator(f'li.result[data-event="{event["id"]}"]')
+    expect(result).to_be_visible()
+    expect(result).to_contain_text(CAMERA)
+    expect(result.locator("time")).to_have_attribute("datetime", event["time"])
+    if event["snapshot_url"]:
+        snapshot = result.locator("img")
+        assert wait_for(lambda: snapshot.evaluate("img => img.naturalWidth") > 0, 10)
+    assert page.locator("li.result").count() >= 1
+    assert page.locator("li.result img").count() >= 1, "no result has a snapshot"
+
+    result.locator("button.pick").click()
+    expect(page.locator("#search-player video")).to_have_attribute(
+        "src", event["footage"]["url"]
+    )
+    _plays(page)
+
+
+def test_an_identity_s_journey_shows_its_appearances_and_plays_them(
+    console: Console, page: Page
+) -> None:
+    event = _played_event(console, with_identity=True)
+    journey = console.get(f"/api/identities/{event['identity_id']}/journey")
+    page.goto(f"{console.base}/#/search")
+    page.fill("#search-q", "person")
+    page.get_by_role("button", name="Search", exact=True).click()
+    page.locator(f'li.result[data-event="{event["id"]}"] button[data-journey]').click()
+    stops = page.locator("ol.journey li.stop")
+    expect(stops).to_have_count(len(journey["appearances"]))
+    expect(page.locator(".time-line .mark")).to_have_count(len(journey["appearances"]))
+    first = journey["appearances"][0]
+    stop = page.locator(f'li.stop[data-track="{first["track_id"]}"]')
+    expect(stop).to_contain_text(first["camera"])
+    expect(stop.locator("time").first).to_have_attribute("datetime", first["start"])
+    if first["snapshot_url"]:
+        snapshot = stop.locator("img")
+        assert wait_for(lambda: snapshot.evaluate("img => img.naturalWidth") > 0, 10)
+    stop.get_by_role("button", name="Play").click()
+    expect(page.locator("#search-player video")).to_have_attribute(
+        "src", first["footage_url"]
+    )
+    _plays(page)

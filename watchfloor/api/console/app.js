@@ -563,7 +563,84 @@ async function zonesPage() {
 
 async function searchPage() {
   const query = h("input", { id: "search-q", size: 40, placeholder: "e.g. person on plaza after 18:00" });
-  const results = h("div", { id: "search-results", "aria-live": "polite" });
+  const results = h("ul", { id: "search-results", class: "results", "aria-label": "Events found, newest first" });
+  const summary = h("p", { id: "search-summary", class: "meta", role: "status" });
+  const player = h("section", { id: "search-player", class: "panel", "aria-label": "Footage", hidden: true });
+  const journey = h("section", { id: "journey", class: "panel", "aria-label": "Journey", hidden: true });
+
+  function play(url, title) {
+    const video = h("video", { src: url, controls: true, autoplay: true, muted: true, preload: "auto", "aria-label": title });
+    video.muted = true; // the attribute alone does not mute a video made by script
+    video.addEventListener("error", () => {
+      // Footage is served once recorded segments cover its time.
+      player.append(h("p", { class: "error" }, `${title} cannot be played yet: it is not recorded, or not all of it.`));
+    });
+    player.replaceChildren(h("h2", {}, title), video);
+    player.hidden = false;
+    player.scrollIntoView({ block: "nearest" });
+  }
+
+  async function showJourney(identityId) {
+    journey.hidden = false;
+    journey.replaceChildren(h("h2", {}, `Journey of identity ${identityId}`), h("p", {}, "Loading…"));
+    let answer;
+    try { answer = await api(`/api/identities/${identityId}/journey`); } catch (error) {
+      journey.replaceChildren(h("h2", {}, `Journey of identity ${identityId}`), h("p", { class: "error" }, error.message));
+      return;
+    }
+    const stops = answer.appearances;
+    const first = Math.min(...stops.map((a) => Date.parse(a.start)));
+    const last = Math.max(...stops.map((a) => Date.parse(a.end)));
+    const span = Math.max(last - first, 1);
+    // Each appearance sits on the time line where it starts, as wide as it lasts.
+    const marks = [];
+    const strip = stops.map((stop) => {
+      const title = `Footage of identity ${identityId} on ${stop.camera}`;
+      const left = ((Date.parse(stop.start) - first) / span) * 100;
+      const width = Math.max(((Date.parse(stop.end) - Date.parse(stop.start)) / span) * 100, 1);
+      marks.push(h("span", {
+        class: "mark",
+        style: `left: ${left.toFixed(2)}%; width: ${width.toFixed(2)}%`,
+        title: `${stop.camera}, ${formatTime(stop.start)}`,
+      }));
+      return h("li", { class: "stop", "data-track": stop.track_id },
+        stop.snapshot_url
+          ? h("img", { src: stop.snapshot_url, alt: `Snapshot of track ${stop.track_id} on ${stop.camera}`, loading: "lazy" })
+          : h("span", { class: "meta" }, "no snapshot"),
+        h("strong", {}, stop.camera),
+        h("span", { class: "meta" }, timeNode(stop.start), " – ", timeNode(stop.end, false)),
+        h("button", { type: "button", "data-play": stop.track_id, onclick: () => play(stop.footage_url, title) }, "Play"));
+    });
+    journey.replaceChildren(
+      h("h2", {}, `Journey of identity ${identityId}`),
+      h("p", { class: "meta" }, `${answer.identity.label}, seen by ${answer.identity.cameras.join(", ")} from `,
+        timeNode(answer.identity.first_seen), " to ", timeNode(answer.identity.last_seen)),
+      h("div", { class: "time-line", "aria-hidden": "true" }, marks),
+      h("ol", { class: "journey", "aria-label": "Appearances in time order" }, strip));
+  }
+
+  function result(event) {
+    const title = `Footage of ${event.label} on ${event.camera}`;
+    const url = event.footage && event.footage.url;
+    return h("li", { class: "result", "data-event": event.id },
+      h("button", {
+        type: "button",
+        class: "pick",
+        disabled: !url,
+        "aria-label": `${event.label} ${event.kind} on ${event.camera}, ${formatTime(event.time)}: play its footage`,
+        onclick: () => play(url, title),
+      },
+      event.snapshot_url
+        ? h("img", { src: event.snapshot_url, alt: `Snapshot of event ${event.id}`, loading: "lazy" })
+        : h("span", { class: "meta no-snapshot" }, "no snapshot"),
+      h("span", {}, timeNode(event.time)),
+      h("span", { class: "meta" }, `${event.camera} · ${event.label} ${event.kind}`)),
+      event.identity_id !== null && event.identity_id !== undefined
+        ? h("button", { type: "button", class: "link", "data-journey": event.identity_id, onclick: () => showJourney(event.identity_id) },
+          `Journey of identity ${event.identity_id}`)
+        : null);
+  }
+
   async function run(event) {
     event?.preventDefault();
     const params = new URLSearchParams({ limit: "50" });
@@ -571,19 +648,24 @@ async function searchPage() {
     params.set("timezone", state.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone);
     try {
       const page = await api(`/api/events?${params}`);
-      const items = page.items || [];
-      results.replaceChildren(items.length
-        ? h("table", {}, h("thead", {}, h("tr", {}, ["Time", "Camera", "Event", "Object"].map((t) => h("th", { scope: "col" }, t)))),
-          h("tbody", {}, items.map((e) => h("tr", {}, h("td", {}, timeNode(e.time || e.start)), h("td", {}, e.camera), h("td", {}, e.kind), h("td", {}, e.label || "")))))
-        : h("p", { class: "empty" }, "No events match."));
+      results.replaceChildren(...page.items.map(result));
+      summary.textContent = page.items.length
+        ? `${page.items.length} events${page.next ? " (more on later pages)" : ""}.`
+        : "No events match.";
+      if (page.interpreted && page.interpreted.unused.length) {
+        summary.textContent += ` Not understood: ${page.interpreted.unused.join(", ")}.`;
+      }
+      summary.className = "meta";
     } catch (error) {
-      results.replaceChildren(h("p", { class: "error" }, error.message));
+      results.replaceChildren();
+      summary.textContent = error.message;
+      summary.className = "error";
     }
   }
   main.replaceChildren(h("h1", {}, "Search events"),
     h("form", { class: "actions", onsubmit: run, role: "search" },
       h("label", { for: "search-q" }, "Search"), query, h("button", { type: "submit", class: "primary" }, "Search")),
-    results);
+    summary, player, journey, results);
   run();
 }
 
