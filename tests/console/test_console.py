@@ -41,6 +41,8 @@ ALERT_LIMIT_S = 90.0
 CLIP_LIMIT_S = 60.0
 # A track's footage is served once the segments after its end are recorded.
 FOOTAGE_LIMIT_S = 40.0
+# The piece plays in a loop: the person is on the lawn again within two rounds.
+DRAWN_ALERT_LIMIT_S = 60.0
 
 
 @dataclass
@@ -341,3 +343,36 @@ def test_an_identity_s_journey_shows_its_appearances_and_plays_them(
         "src", first["footage_url"]
     )
     _plays(page)
+
+
+def test_a_zone_drawn_with_clicks_and_its_rule_raise_the_next_alert(
+    console: Console, page: Page
+) -> None:
+    page.goto(f"{console.base}/#/zones")
+    picture = page.locator("#zone-frame")
+    assert wait_for(lambda: picture.evaluate("img => img.naturalWidth") > 0, 10)
+    overlay = page.locator(".editor svg")
+    box = overlay.bounding_box()
+    assert box is not None
+    # The lower part of the picture, where the person walks onto the lawn.
+    for fx, fy in [(0.01, 0.40), (0.99, 0.40), (0.99, 0.99), (0.01, 0.99)]:
+        overlay.click(position={"x": fx * box["width"], "y": fy * box["height"]})
+    expect(page.locator(".editor circle")).to_have_count(4)
+    page.fill("#zone-name", "drawn-lawn")
+    page.fill("#rule-name", "drawn-lawn-restricted")
+    page.fill("#rule-dwell", "0.5")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#zone-message")).to_contain_text(
+        "Zone drawn-lawn saved. Rule drawn-lawn-restricted saved."
+    )
+    polygon = {z["name"]: z for z in console.get("/api/zones")}["drawn-lawn"]
+    assert polygon["definition"]["polygon"][0] == pytest.approx([0.01, 0.40], abs=0.01)
+
+    def alerted() -> bool:
+        return bool(console.get("/api/alerts", rule="drawn-lawn-restricted")["items"])
+
+    assert wait_for(alerted, DRAWN_ALERT_LIMIT_S, 0.5), console.output()[-3000:]
+    alert = console.get("/api/alerts", rule="drawn-lawn-restricted")["items"][0]
+    assert alert["zone"] == "drawn-lawn"
+    assert alert["camera"] == CAMERA
+    assert alert["label"] == "person"
