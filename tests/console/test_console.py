@@ -7,8 +7,8 @@ operator starts it. One Chromium tab stays open on the console for the whole
 module, so the alert has to arrive in it over the WebSocket, not by a reload.
 
 Set ``WATCHFLOOR_CONSOLE_SCREENSHOTS`` to a folder to have the live page (with
-its alert) and the alert page saved there as ``console-live.jpg`` and
-``console-alert.jpg``, as in the README.
+its alert), the alert page and the search page (with a journey) saved there as
+``console-live.jpg``, ``console-alert.jpg`` and ``console-search.jpg``.
 """
 
 from __future__ import annotations
@@ -264,11 +264,16 @@ def _footage_recorded(console: Console, url: str) -> bool:
 
 
 def _played_event(console: Console, with_identity: bool = False) -> dict[str, Any]:
-    """The newest person event whose footage is recorded (and identity resolved)."""
+    """The newest person's end whose footage is recorded (and identity resolved).
+
+    An ended track's footage no longer grows, so its link stays the same.
+    """
     found: dict[str, Any] = {}
 
     def recorded() -> bool:
-        events = console.get("/api/events", label="person", limit=50)["items"]
+        events = console.get("/api/events", label="person", kind="ended", limit=50)[
+            "items"
+        ]
         for event in events:
             if with_identity and event["identity_id"] is None:
                 continue
@@ -343,6 +348,7 @@ def test_an_identity_s_journey_shows_its_appearances_and_plays_them(
         "src", first["footage_url"]
     )
     _plays(page)
+    _screenshot(page, "console-search.jpg")
 
 
 def test_a_zone_drawn_with_clicks_and_its_rule_raise_the_next_alert(
