@@ -110,3 +110,10 @@ def test_passwords_never_reach_the_log(capsys: pytest.CaptureFixture[str]) -> No
     err = capsys.readouterr().err
     assert "hunter2" not in err
     assert "rtsp://admin:***@10.0.0.5/live" in err
+
+
+def test_the_site_time_zone_is_checked() -> None:
+    assert parse_site("timezone: Europe/Paris").timezone == "Europe/Paris"
+    assert parse_site("").timezone is None
+    with pytest.raises(SiteConfigError, match=r"line 1: timezone: .*Mars/Olympus"):
+        parse_site("timezone: Mars/Olympus")

@@ -377,6 +377,15 @@ class NotificationSettings(_Model):
 class SiteConfig(_Model):
     """A whole site file."""
 
+    timezone: str | None = Field(
+        None,
+        description=(
+            "The site's IANA time zone, e.g. Europe/Paris: the console shows "
+            "times in it and free-text searches read days and clock times in "
+            "it. Unset: the console uses the browser's, searches use UTC. "
+            "Stored times are UTC whatever it is."
+        ),
+    )
     storage: StorageSettings = Field(default_factory=StorageSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     recording: RecordingSettings = Field(default_factory=RecordingSettings)
@@ -410,6 +419,19 @@ class SiteConfig(_Model):
         default_factory=IdentitySettings,
         description="Joining tracks of different cameras into identities.",
     )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_site_zone(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
+            ) from exc
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SiteConfig:

@@ -331,3 +331,10 @@ def test_search_is_in_the_openapi_description(api: Api) -> None:
     assert {"/api/events", "/api/events/{event_id}/similar"} <= set(paths)
     body = paths["/api/search/similar"]["post"]["requestBody"]["content"]
     assert set(body) == {"image/jpeg", "image/png"}
+
+
+def test_text_times_default_to_the_site_time_zone(api: Api, scene: Scene) -> None:
+    api.site.timezone = "Europe/Paris"
+    page = get(api, "/api/events?q=person on 2024-05-01 after 14:45")
+    assert page["interpreted"]["timezone"] == "Europe/Paris"
+    assert page["filters"]["since"] == "2024-05-01T12:45:00+00:00"

@@ -21,9 +21,12 @@ def test_health_reports_database_and_cameras(api: Api) -> None:
     assert response.json() == {
         "ok": True,
         "version": __version__,
+        "timezone": None,
         "database": {"reachable": True, "error": None},
         "cameras": {"total": 2, "online": 1},
     }
+    api.site.timezone = "Europe/Paris"
+    assert api.client.get("/api/health").json()["timezone"] == "Europe/Paris"
 
 
 def test_health_answers_503_when_the_database_is_gone(tmp_path: Path) -> None:

@@ -47,6 +47,9 @@ class HealthOut(_Out):
 
     ok: bool = Field(description="True when the database is reachable.")
     version: str = Field(description="Watchfloor's version.")
+    timezone: str | None = Field(
+        None, description="The site's IANA time zone, when its site file sets one."
+    )
     database: DatabaseHealth
     cameras: CameraCounts
 

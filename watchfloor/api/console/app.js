@@ -716,7 +716,14 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
-function start() {
+async function start() {
+  // Times in the site's time zone when the site file sets one (or ?tz=).
+  try {
+    const health = await api("/api/health");
+    if (!state.timeZone && health.timezone) state.timeZone = health.timezone;
+  } catch (error) {
+    // The browser's time zone will do.
+  }
   const name = document.getElementById("operator");
   name.value = localStorage.getItem("watchfloor.operator") || "operator";
   name.addEventListener("change", () => localStorage.setItem("watchfloor.operator", name.value.trim()));

@@ -101,9 +101,12 @@ def list_events(
         ),
     ] = None,
     timezone: Annotated[
-        str,
-        Query(description="IANA time zone of q's days and clock times."),
-    ] = "UTC",
+        str | None,
+        Query(
+            description="IANA time zone of q's days and clock times; default "
+            "the site's, else UTC."
+        ),
+    ] = None,
     camera: Annotated[
         list[str] | None, Query(description=f"Only these cameras'. {_ANY_OF}")
     ] = None,
@@ -199,6 +202,7 @@ def list_events(
         raise HTTPException(422, f"query parameters: {exc}") from exc
 
     interpreted = None
+    timezone = timezone or context.site.timezone or "UTC"
     tz = _time_zone(timezone)
     if q is not None and q.strip():
         try:

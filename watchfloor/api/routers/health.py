@@ -45,6 +45,7 @@ def health(context: Context, response: Response) -> HealthOut:
     return HealthOut(
         ok=database.reachable,
         version=__version__,
+        timezone=context.site.timezone,
         database=database,
         cameras=CameraCounts(total=len(context.site.cameras), online=online),
     )
