@@ -256,6 +256,101 @@ def test_the_zone_editor_refuses_a_bad_polygon_and_saves_a_good_one(
     expect(page.locator(".editor polygon.saved")).to_have_count(2)  # lawn, path
 
 
+def _open_zones(console: Console, page: Page) -> None:
+    """The zones page afresh (a hash change, so the tab is not reloaded)."""
+    page.goto(f"{console.base}/#/live")
+    page.goto(f"{console.base}/#/zones")
+    picture = page.locator("#zone-frame")
+    assert wait_for(lambda: picture.evaluate("img => img.naturalWidth") > 0, 10)
+
+
+def test_a_line_with_its_direction_and_a_line_crossing_rule_are_saved(
+    console: Console, page: Page
+) -> None:
+    _open_zones(console, page)
+    overlay = page.locator(".editor svg")
+    page.select_option("#draw-shape", "line")
+    for x, y in [(100, 300), (400, 300)]:
+        overlay.click(position={"x": x, "y": y})
+    expect(page.locator(".editor circle")).to_have_count(2)
+    expect(page.locator(".editor polygon.arrow")).to_have_count(2)  # any: both ways
+    page.select_option("#rule-direction", "a_to_b")
+    expect(page.locator(".editor polygon.arrow")).to_have_count(1)
+    expect(
+        page.locator('.editor polygon.arrow[data-direction="a_to_b"]')
+    ).to_have_count(1)
+    expect(page.locator("#rule-kind")).to_have_value("line_crossing")
+    page.fill("#zone-name", "gate-line")
+    page.fill("#rule-classes", "person, car")
+    page.fill("#rule-cooldown", "30")
+    page.check("#rule-scheduled")
+    page.uncheck("#rule-day-sat")
+    page.uncheck("#rule-day-sun")
+    page.fill("#rule-start", "08:00")
+    page.fill("#rule-end", "17:30")
+    page.fill("#rule-timezone", "Europe/Paris")
+
+    # A rule name the site file already has: refused, and the line not kept.
+    page.fill("#rule-name", "keep-off-the-grass")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#zone-message")).to_contain_text("Not saved")
+    assert "gate-line" not in [line["name"] for line in console.get("/api/lines")]
+
+    page.fill("#rule-name", "gate-crossing")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#zone-message")).to_have_text(
+        "Line gate-line saved. Rule gate-crossing saved."
+    )
+    line = {item["name"]: item for item in console.get("/api/lines")}["gate-line"]
+    box = overlay.bounding_box()
+    assert box is not None
+    assert line["definition"]["camera"] == CAMERA
+    assert line["definition"]["points"] == [
+        pytest.approx([100 / box["width"], 300 / box["height"]], abs=0.01),
+        pytest.approx([400 / box["width"], 300 / box["height"]], abs=0.01),
+    ]
+    rule = {item["name"]: item for item in console.get("/api/rules")}["gate-crossing"]
+    definition = rule["definition"]
+    assert definition["kind"] == "line_crossing"
+    assert definition["line"] == "gate-line"
+    assert definition["direction"] == "a_to_b"
+    assert definition["classes"] == ["person", "car"]
+    assert definition["cooldown"] == 30
+    assert definition["schedule"]["timezone"] == "Europe/Paris"
+    [window] = definition["schedule"]["windows"]
+    assert window["days"] == ["mon", "tue", "wed", "thu", "fri"]
+    assert [window["start"][:5], window["end"][:5]] == ["08:00", "17:30"]
+    expect(page.locator(".editor line.saved")).to_have_count(1)
+
+
+def test_a_zone_corner_dragged_before_saving_is_saved_where_it_was_dropped(
+    console: Console, page: Page
+) -> None:
+    _open_zones(console, page)
+    overlay = page.locator(".editor svg")
+    for x, y in [(100, 100), (300, 100), (200, 250)]:
+        overlay.click(position={"x": x, "y": y})
+    box = overlay.bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 200, box["y"] + 250)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 260, box["y"] + 320, steps=5)
+    page.mouse.up()
+    expect(page.locator(".editor circle")).to_have_count(3)  # moved, none added
+    page.fill("#zone-name", "dragged-zone")
+    page.fill("#rule-name", "")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#zone-message")).to_have_text("Zone dragged-zone saved.")
+    zone = {z["name"]: z for z in console.get("/api/zones")}["dragged-zone"]
+    polygon = zone["definition"]["polygon"]
+    assert polygon[2] == pytest.approx(
+        [260 / box["width"], 320 / box["height"]], abs=0.01
+    )
+    assert polygon[0] == pytest.approx(
+        [100 / box["width"], 100 / box["height"]], abs=0.01
+    )
+
+
 def _footage_recorded(console: Console, url: str) -> bool:
     response = httpx.get(
         f"{console.base}{url}", headers={"range": "bytes=0-1"}, timeout=30

@@ -482,66 +482,250 @@ async function incidentPage(id) {
       h("ul", { class: "timeline" }, entries.map((entry) => h("li", {}, timeNode(entry.time), ` ${entry.kind}: ${entry.summary}`, entry.actor ? ` (${entry.actor})` : "")))));
 }
 
+const RULE_KINDS = {
+  zone: ["restricted_area", "loitering", "occupancy"],
+  line: ["line_crossing"],
+};
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+const DIRECTION_NAMES = {
+  a_to_b: "a → b (left of a→b to its right)",
+  b_to_a: "b → a (right of a→b to its left)",
+  any: "either way",
+};
+
+// A number from an input, or undefined when it is left empty.
+function numberOf(input) {
+  return input.value.trim() === "" ? undefined : Number(input.value);
+}
+
 async function zonesPage() {
   const cameras = (await loadCameras()).filter((c) => c.analyse);
   if (state.page !== "zones") return;
   if (!cameras.length) { main.replaceChildren(h("h1", {}, "Zones"), h("p", { class: "empty" }, "No analysed camera.")); return; }
   const points = [];
   const select = h("select", { id: "zone-camera" }, cameras.map((c) => h("option", { value: c.name }, c.name)));
-  const picture = h("img", { alt: "The camera's current frame; click to add the zone's corners", id: "zone-frame" });
+  const shape = h("select", { id: "draw-shape" },
+    h("option", { value: "zone" }, "Zone (polygon)"), h("option", { value: "line" }, "Line (two points)"));
+  const picture = h("img", { alt: "The camera's current frame; click to add the corners, drag one to move it", id: "zone-frame" });
   const overlay = svg("svg", { viewBox: "0 0 1 1", preserveAspectRatio: "none", role: "img", "aria-label": "Zone drawing" });
-  const message = h("p", { role: "status", id: "zone-message", class: "meta" }, "Click on the picture to place the zone's corners.");
+  const message = h("p", { role: "status", id: "zone-message", class: "meta" }, "Click on the picture to place the zone's corners; drag a corner to move it.");
+  const nameLabel = h("label", { for: "zone-name" }, "Zone name");
   const name = h("input", { id: "zone-name", required: true, pattern: "[a-z0-9][a-z0-9_-]*", placeholder: "e.g. loading-dock" });
   const ruleName = h("input", { id: "rule-name", placeholder: "e.g. dock-restricted" });
-  const classes = h("input", { id: "rule-classes", value: "person" });
+  const kind = h("select", { id: "rule-kind" });
+  const classes = h("input", { id: "rule-classes", value: "person", list: "rule-class-names" });
+  const classNames = h("datalist", { id: "rule-class-names" },
+    ["person", "car", "truck", "bus", "bicycle", "motorcycle", "dog"].map((c) => h("option", { value: c })));
   const dwell = h("input", { id: "rule-dwell", type: "number", min: 0, step: 0.5, value: 1 });
+  const cooldown = h("input", { id: "rule-cooldown", type: "number", min: 0, step: 1, value: 0 });
+  const limit = h("input", { id: "rule-limit", type: "number", min: 0, step: 1, placeholder: "seconds" });
+  const maxObjects = h("input", { id: "rule-max-objects", type: "number", min: 0, step: 1 });
+  const direction = h("select", { id: "rule-direction" },
+    Object.entries(DIRECTION_NAMES).map(([value, text]) => h("option", { value, selected: value === "any" }, text)));
+  const scheduled = h("input", { id: "rule-scheduled", type: "checkbox" });
+  const days = WEEKDAYS.map((day) => h("input", { type: "checkbox", value: day, id: `rule-day-${day}`, checked: true }));
+  const start = h("input", { id: "rule-start", type: "time", value: "18:00" });
+  const end = h("input", { id: "rule-end", type: "time", value: "06:00" });
+  const timezone = h("input", { id: "rule-timezone", value: state.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC" });
+  const scheduleBox = h("fieldset", { class: "stack", id: "rule-schedule", hidden: true },
+    h("legend", {}, "Armed in these weekly hours"),
+    h("div", { class: "actions" }, days.map((box) => h("label", { for: box.id }, box, ` ${box.value}`))),
+    h("label", { for: "rule-start" }, "From (local time)"), start,
+    h("label", { for: "rule-end" }, "Until (at or before the start: into the next day)"), end,
+    h("label", { for: "rule-timezone" }, "Time zone (IANA name)"), timezone);
+  // Fields only some kinds use, shown only for them.
+  const kindFields = {
+    dwell: [h("label", { for: "rule-dwell" }, "Minimum dwell (s)"), dwell],
+    limit: [h("label", { for: "rule-limit" }, "Loitering limit (s)"), limit],
+    maxObjects: [h("label", { for: "rule-max-objects" }, "Most objects inside before an alert"), maxObjects],
+    direction: [h("label", { for: "rule-direction" }, "Direction that counts"), direction],
+  };
+  const fieldsOf = {
+    restricted_area: ["dwell"], loitering: ["limit"], occupancy: ["dwell", "maxObjects"], line_crossing: ["direction"],
+  };
   let saved = [];
+  let savedLines = [];
+  let dragging = null; // index of the point being moved
+  let quietUntil = 0; // the click that ends a drag adds no point
+
+  function showKindFields() {
+    for (const [field, nodes] of Object.entries(kindFields)) {
+      for (const node of nodes) node.hidden = !fieldsOf[kind.value].includes(field);
+    }
+  }
+  function setShape() {
+    kind.replaceChildren(...RULE_KINDS[shape.value].map((k) => h("option", { value: k }, k)));
+    nameLabel.textContent = shape.value === "line" ? "Line name" : "Zone name";
+    message.textContent = shape.value === "line"
+      ? "Click twice on the picture to place the line's ends a and b; drag an end to move it."
+      : "Click on the picture to place the zone's corners; drag a corner to move it.";
+    message.className = "meta";
+    points.length = 0;
+    showKindFields();
+    draw();
+  }
+
+  // Arrow heads across a line's middle, to the side its direction crosses to.
+  function arrows(a, b, way) {
+    const aspect = picture.naturalWidth && picture.naturalHeight ? picture.naturalWidth / picture.naturalHeight : 4 / 3;
+    const mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    // The right of a→b on the picture, measured in pixels so it is square to the line.
+    let px = -(b[1] - a[1]) / aspect;
+    let py = (b[0] - a[0]) * aspect;
+    const length = Math.hypot(px * aspect, py) || 1;
+    px = (px / length) * 0.08; py = (py / length) * 0.08;
+    const heads = [];
+    const head = (sign) => {
+      const tip = [mid[0] + sign * px, mid[1] + sign * py];
+      const back = [mid[0] + sign * px * 0.6, mid[1] + sign * py * 0.6];
+      const side = [-(py) * 0.3 / aspect, px * 0.3 * aspect];
+      heads.push(svg("line", { class: "arrow", x1: mid[0], y1: mid[1], x2: tip[0], y2: tip[1] }));
+      heads.push(svg("polygon", {
+        class: "arrow",
+        "data-direction": sign > 0 ? "a_to_b" : "b_to_a",
+        points: [tip, [back[0] + side[0], back[1] + side[1]], [back[0] - side[0], back[1] - side[1]]]
+          .map((p) => p.join(",")).join(" "),
+      }));
+    };
+    if (way !== "b_to_a") head(1);
+    if (way !== "a_to_b") head(-1);
+    return heads;
+  }
 
   function draw() {
     overlay.replaceChildren();
     for (const zone of saved.filter((z) => z.camera === select.value)) {
       overlay.append(svg("polygon", { class: "saved", points: zone.polygon.map((p) => p.join(",")).join(" ") }));
     }
-    if (points.length) overlay.append(svg("polygon", { class: "draft", points: points.map((p) => p.join(",")).join(" ") }));
-    for (const [x, y] of points) overlay.append(svg("circle", { cx: x, cy: y, r: 0.006 }));
+    for (const line of savedLines.filter((l) => l.camera === select.value)) {
+      const [a, b] = line.points;
+      overlay.append(svg("line", { class: "saved", x1: a[0], y1: a[1], x2: b[0], y2: b[1] }));
+    }
+    if (shape.value === "zone" && points.length) {
+      overlay.append(svg("polygon", { class: "draft", points: points.map((p) => p.join(",")).join(" ") }));
+    }
+    if (shape.value === "line" && points.length === 2) {
+      const [a, b] = points;
+      overlay.append(svg("line", { class: "draft", x1: a[0], y1: a[1], x2: b[0], y2: b[1] }),
+        ...arrows(a, b, direction.value));
+    }
+    points.forEach(([x, y], index) => {
+      const handle = svg("circle", { cx: x, cy: y, r: 0.006, "data-point": index });
+      handle.addEventListener("pointerdown", (event) => {
+        event.preventDefault();
+        event.stopPropagation();
+        dragging = index;
+        overlay.setPointerCapture(event.pointerId);
+      });
+      overlay.append(handle);
+    });
+    if (shape.value === "line") {
+      points.forEach(([x, y], index) => {
+        const text = svg("text", { x: x + 0.01, y: y - 0.01, class: "end" });
+        text.textContent = index === 0 ? "a" : "b";
+        overlay.append(text);
+      });
+    }
+  }
+  function where(event) {
+    const box = overlay.getBoundingClientRect();
+    const clamp = (v) => Math.min(1, Math.max(0, v));
+    return [+clamp((event.clientX - box.left) / box.width).toFixed(4),
+      +clamp((event.clientY - box.top) / box.height).toFixed(4)];
   }
   async function load() {
     picture.src = `/api/cameras/${encodeURIComponent(select.value)}/frame.jpg?t=${Date.now()}`;
     try { saved = (await api("/api/zones")).map((z) => z.definition).filter(Boolean); } catch { saved = []; }
+    try { savedLines = (await api("/api/lines")).map((l) => l.definition).filter(Boolean); } catch { savedLines = []; }
     draw();
   }
+  overlay.addEventListener("pointermove", (event) => {
+    if (dragging === null) return;
+    points[dragging] = where(event);
+    draw();
+  });
+  overlay.addEventListener("pointerup", () => {
+    if (dragging !== null) quietUntil = Date.now() + 400;
+    dragging = null;
+  });
   overlay.addEventListener("click", (event) => {
-    const box = overlay.getBoundingClientRect();
-    points.push([+((event.clientX - box.left) / box.width).toFixed(4), +((event.clientY - box.top) / box.height).toFixed(4)]);
+    if (Date.now() < quietUntil) return;
+    if (shape.value === "line" && points.length >= 2) {
+      message.textContent = "A line has two ends: drag one to move it, or Clear to start again.";
+      message.className = "error";
+      return;
+    }
+    points.push(where(event));
     draw();
   });
   select.addEventListener("change", () => { points.length = 0; load(); });
+  shape.addEventListener("change", setShape);
+  kind.addEventListener("change", showKindFields);
+  direction.addEventListener("change", draw);
+  scheduled.addEventListener("change", () => { scheduleBox.hidden = !scheduled.checked; });
+
+  function ruleBody(target) {
+    const body = {
+      name: ruleName.value.trim(), kind: kind.value, ...target,
+      classes: classes.value.split(",").map((c) => c.trim()).filter(Boolean),
+      cooldown: numberOf(cooldown) ?? 0,
+    };
+    const fields = fieldsOf[kind.value];
+    if (fields.includes("dwell")) body.min_dwell = numberOf(dwell);
+    if (fields.includes("limit")) body.limit_s = numberOf(limit);
+    if (fields.includes("maxObjects")) body.max_objects = numberOf(maxObjects);
+    if (fields.includes("direction")) body.direction = direction.value;
+    if (scheduled.checked) {
+      body.schedule = {
+        timezone: timezone.value.trim() || "UTC",
+        windows: [{ days: days.filter((box) => box.checked).map((box) => box.value), start: start.value, end: end.value }],
+      };
+    }
+    return body;
+  }
 
   async function save(event) {
     event.preventDefault();
-    if (points.length < 3) {
+    const isLine = shape.value === "line";
+    if (!isLine && points.length < 3) {
       message.textContent = `The zone has ${points.length} points; a polygon needs at least 3. Nothing was saved.`;
       message.className = "error";
       return;
     }
+    if (isLine && points.length !== 2) {
+      message.textContent = `The line has ${points.length} ends; it needs 2. Nothing was saved.`;
+      message.className = "error";
+      return;
+    }
+    const noun = isLine ? "Line" : "Zone";
+    const path = isLine ? "/api/lines" : "/api/zones";
+    const shapeName = name.value.trim();
     try {
-      await api("/api/zones", { method: "POST", body: { name: name.value.trim(), camera: select.value, polygon: points } });
-      let text = `Zone ${name.value.trim()} saved.`;
-      if (ruleName.value.trim()) {
-        await api("/api/rules", { method: "POST", body: {
-          name: ruleName.value.trim(), kind: "restricted_area", zone: name.value.trim(),
-          classes: classes.value.split(",").map((c) => c.trim()).filter(Boolean),
-          min_dwell: Number(dwell.value) } });
-        text += ` Rule ${ruleName.value.trim()} saved.`;
-      }
-      message.textContent = text;
-      message.className = "meta";
-      points.length = 0;
-      load();
+      await api(path, { method: "POST", body: isLine
+        ? { name: shapeName, camera: select.value, points }
+        : { name: shapeName, camera: select.value, polygon: points } });
     } catch (error) {
       message.textContent = `Not saved: ${error.message}`;
       message.className = "error";
+      return;
     }
+    let text = `${noun} ${shapeName} saved.`;
+    if (ruleName.value.trim()) {
+      try {
+        await api("/api/rules", { method: "POST", body: ruleBody(isLine ? { line: shapeName } : { zone: shapeName }) });
+        text += ` Rule ${ruleName.value.trim()} saved.`;
+      } catch (error) {
+        // The zone or line and its rule are saved together or not at all.
+        try { await api(`${path}/${encodeURIComponent(shapeName)}`, { method: "DELETE" }); } catch { /* kept */ }
+        message.textContent = `Not saved: ${error.message}`;
+        message.className = "error";
+        return;
+      }
+    }
+    message.textContent = text;
+    message.className = "meta";
+    points.length = 0;
+    load();
   }
 
   main.replaceChildren(h("h1", {}, "Zones"),
@@ -549,15 +733,21 @@ async function zonesPage() {
       h("div", {}, h("div", { class: "editor" }, picture, overlay), message),
       h("form", { class: "stack panel", onsubmit: save },
         h("label", { for: "zone-camera" }, "Camera"), select,
+        h("label", { for: "draw-shape" }, "Draw"), shape,
         h("div", { class: "actions" },
           h("button", { type: "button", onclick: () => { points.pop(); draw(); } }, "Undo point"),
           h("button", { type: "button", onclick: () => { points.length = 0; draw(); } }, "Clear"),
           h("button", { type: "button", onclick: load }, "New frame")),
-        h("label", { for: "zone-name" }, "Zone name"), name,
-        h("label", { for: "rule-name" }, "Restricted-area rule name (optional)"), ruleName,
-        h("label", { for: "rule-classes" }, "Object classes (comma-separated)"), classes,
-        h("label", { for: "rule-dwell" }, "Minimum dwell (s)"), dwell,
+        nameLabel, name,
+        h("label", { for: "rule-name" }, "Rule name (optional: no rule without it)"), ruleName,
+        h("label", { for: "rule-kind" }, "Rule kind"), kind,
+        h("label", { for: "rule-classes" }, "Object classes (comma-separated)"), classes, classNames,
+        kindFields.dwell, kindFields.limit, kindFields.maxObjects, kindFields.direction,
+        h("label", { for: "rule-cooldown" }, "Cooldown after an alert (s)"), cooldown,
+        h("label", { for: "rule-scheduled" }, scheduled, " Armed only on a weekly schedule"), scheduleBox,
         h("button", { type: "submit", class: "primary" }, "Save"))));
+  picture.addEventListener("load", draw, { once: true });
+  setShape();
   load();
 }
 
