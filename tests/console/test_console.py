@@ -419,6 +419,42 @@ def test_a_search_for_the_person_shows_snapshots_and_plays_the_footage(
     _plays(page)
 
 
+def test_filters_by_camera_and_label_find_the_person_s_events(
+    console: Console, page: Page
+) -> None:
+    event = _played_event(console)
+    page.goto(f"{console.base}/#/search")
+    expect(page.locator(f'#search-camera option[value="{CAMERA}"]')).to_have_count(1)
+    page.select_option("#search-camera", CAMERA)
+    page.fill("#search-label", "person")
+    page.fill("#search-q", "")
+    with page.expect_response(lambda r: "/api/events?" in r.url) as answer:
+        page.get_by_role("button", name="Search", exact=True).click()
+    asked = httpx.URL(answer.value.url).params
+    assert asked["camera"] == CAMERA
+    assert asked["label"] == "person"
+    assert "q" not in asked
+    expect(page.locator(f'li.result[data-event="{event["id"]}"]')).to_be_visible()
+    shown = page.locator("li.result")
+    assert shown.count() >= 1
+    for text in shown.all_inner_texts():
+        assert f"{CAMERA} · person" in text
+
+    # Combined with the text, and a colour from its allowed values.
+    expect(page.locator("#search-upper option")).to_have_count(12)  # any + 11
+    page.fill("#search-q", "person")
+    page.check("#search-has-clip")
+    with page.expect_response(lambda r: "/api/events?" in r.url) as answer:
+        page.get_by_role("button", name="Search", exact=True).click()
+    asked = httpx.URL(answer.value.url).params
+    assert [asked["q"], asked["camera"], asked["has_clip"]] == [
+        "person",
+        CAMERA,
+        "true",
+    ]
+    expect(page.locator(f'li.result[data-event="{event["id"]}"]')).to_be_visible()
+
+
 def test_an_identity_s_journey_shows_its_appearances_and_plays_them(
     console: Console, page: Page
 ) -> None:

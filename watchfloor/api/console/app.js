@@ -751,8 +751,36 @@ async function zonesPage() {
   load();
 }
 
+// The values GET /api/events allows for colours and directions of travel.
+const COLOURS = ["black", "white", "grey", "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown"];
+const TRAVEL = ["left", "right", "towards", "away", "stationary"];
+
+function choices(id, anyText, values) {
+  return h("select", { id }, h("option", { value: "" }, anyText), values.map((v) => h("option", { value: v }, v)));
+}
+
 async function searchPage() {
   const query = h("input", { id: "search-q", size: 40, placeholder: "e.g. person on plaza after 18:00" });
+  const camera = choices("search-camera", "any camera", []);
+  const label = h("input", { id: "search-label", size: 10, list: "search-labels", placeholder: "any" });
+  const labels = h("datalist", { id: "search-labels" },
+    ["person", "car", "truck", "bus", "bicycle", "motorcycle", "dog"].map((c) => h("option", { value: c })));
+  const upper = choices("search-upper", "any", COLOURS);
+  const lower = choices("search-lower", "any", COLOURS);
+  const travel = choices("search-direction", "any", TRAVEL);
+  const since = h("input", { id: "search-since", type: "datetime-local", step: 1 });
+  const until = h("input", { id: "search-until", type: "datetime-local", step: 1 });
+  const minScore = h("input", { id: "search-min-score", type: "number", min: 0, max: 1, step: 0.05, size: 5 });
+  const hasClip = h("input", { id: "search-has-clip", type: "checkbox" });
+  const field = (input, text) => h("label", { class: "field", for: input.id }, text, " ", input);
+  const filters = h("fieldset", { class: "filters actions", "aria-label": "Filters" },
+    field(camera, "Camera"), field(label, "Object"), labels,
+    field(upper, "Upper colour"), field(lower, "Lower colour"), field(travel, "Direction"),
+    field(since, "Since"), field(until, "Until"), field(minScore, "Score at least"),
+    h("label", { class: "field", for: hasClip.id }, hasClip, " Has footage"));
+  loadCameras().then((known) => {
+    camera.append(...known.map((c) => h("option", { value: c.name }, c.name)));
+  }).catch(() => {});
   const results = h("ul", { id: "search-results", class: "results", "aria-label": "Events found, newest first" });
   const summary = h("p", { id: "search-summary", class: "meta", role: "status" });
   const player = h("section", { id: "search-player", class: "panel", "aria-label": "Footage", hidden: true });
@@ -835,6 +863,17 @@ async function searchPage() {
     event?.preventDefault();
     const params = new URLSearchParams({ limit: "50" });
     if (query.value.trim()) params.set("q", query.value.trim());
+    // The filters take precedence over what the text says.
+    if (camera.value) params.set("camera", camera.value);
+    if (label.value.trim()) params.set("label", label.value.trim().toLowerCase());
+    if (upper.value) params.set("upper_colour", upper.value);
+    if (lower.value) params.set("lower_colour", lower.value);
+    if (travel.value) params.set("direction", travel.value);
+    // datetime-local gives this browser's local time; the API takes an offset.
+    if (since.value) params.set("since", new Date(since.value).toISOString());
+    if (until.value) params.set("until", new Date(until.value).toISOString());
+    if (minScore.value.trim()) params.set("min_score", minScore.value.trim());
+    if (hasClip.checked) params.set("has_clip", "true");
     params.set("timezone", state.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone);
     try {
       const page = await api(`/api/events?${params}`);
@@ -854,7 +893,8 @@ async function searchPage() {
   }
   main.replaceChildren(h("h1", {}, "Search events"),
     h("form", { class: "actions", onsubmit: run, role: "search" },
-      h("label", { for: "search-q" }, "Search"), query, h("button", { type: "submit", class: "primary" }, "Search")),
+      h("label", { for: "search-q" }, "Search"), query, h("button", { type: "submit", class: "primary" }, "Search"),
+      filters),
     summary, player, journey, results);
   run();
 }
