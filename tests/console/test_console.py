@@ -7,8 +7,9 @@ operator starts it. One Chromium tab stays open on the console for the whole
 module, so the alert has to arrive in it over the WebSocket, not by a reload.
 
 Set ``WATCHFLOOR_CONSOLE_SCREENSHOTS`` to a folder to have the live page (with
-its alert), the alert page and the search page (with a journey) saved there as
-``console-live.jpg``, ``console-alert.jpg`` and ``console-search.jpg``.
+its alert), the alert page, the zones page (with a line and its rule) and the
+search page (with a journey) saved there as ``console-live.jpg``,
+``console-alert.jpg``, ``console-zones.jpg`` and ``console-search.jpg``.
 """
 
 from __future__ import annotations
@@ -289,6 +290,7 @@ def test_a_line_with_its_direction_and_a_line_crossing_rule_are_saved(
     page.fill("#rule-start", "08:00")
     page.fill("#rule-end", "17:30")
     page.fill("#rule-timezone", "Europe/Paris")
+    _screenshot(page, "console-zones.jpg")
 
     # A rule name the site file already has: refused, and the line not kept.
     page.fill("#rule-name", "keep-off-the-grass")
