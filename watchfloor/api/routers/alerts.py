@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import re
 from collections.abc import Sequence
@@ -15,6 +13,7 @@ from pydantic import AwareDatetime, BeforeValidator
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from watchfloor.api.cursors import decode_cursor, encode_cursor
 from watchfloor.api.deps import ApiContext, Context
 from watchfloor.api.errors import responses
 from watchfloor.api.media import MediaPathError, file_response, resolve_media
@@ -128,7 +127,7 @@ def list_alerts(
 
     query = select(Alert).where(*filters)
     if cursor is not None:
-        after_start, after_id = _decode_cursor(cursor)
+        after_start, after_id = decode_cursor(cursor, "the newest alert")
         query = query.where(
             or_(
                 Alert.start < after_start,
@@ -145,7 +144,7 @@ def list_alerts(
     next_cursor = next_link = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = _encode_cursor(last.start, last.id)
+        next_cursor = encode_cursor(last.start, last.id)
         url = request.url.include_query_params(cursor=next_cursor)
         next_link = f"{url.path}?{url.query}"
     return AlertPage(
@@ -368,25 +367,4 @@ def _serve(
     except OSError as exc:
         raise HTTPException(
             404, f"{what} is missing from the media directory ({exc.strerror})"
-        ) from exc
-
-
-def _encode_cursor(start: datetime, alert_id: int) -> str:
-    raw = f"{start.astimezone(UTC).isoformat()}|{alert_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        start_text, id_text = raw.split("|")
-        start = datetime.fromisoformat(start_text)
-        if start.tzinfo is None:
-            raise ValueError("no offset")
-        return start, int(id_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise HTTPException(
-            422,
-            f"query parameter 'cursor': {cursor!r} is not a cursor this API gave; "
-            "leave it out to start from the newest alert",
         ) from exc

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -12,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from watchfloor.api.cursors import decode_cursor, encode_cursor
 from watchfloor.api.deps import Context
 from watchfloor.api.errors import responses
 from watchfloor.api.identity_schemas import (
@@ -99,7 +98,7 @@ def list_identities(
             )
         )
     if cursor is not None:
-        after_time, after_id = _decode_cursor(cursor)
+        after_time, after_id = decode_cursor(cursor, "the most recently seen identity")
         query = query.where(
             or_(
                 Identity.last_seen < after_time,
@@ -121,7 +120,7 @@ def list_identities(
             last = identity
     next_cursor = next_link = None
     if more and last is not None:
-        next_cursor = _encode_cursor(last.last_seen, last.id)
+        next_cursor = encode_cursor(last.last_seen, last.id)
         url = request.url.include_query_params(cursor=next_cursor)
         next_link = f"{url.path}?{url.query}"
     return IdentityPage(items=items, next=next_link, next_cursor=next_cursor)
@@ -267,20 +266,3 @@ def _identity(session: Session, identity_id: int) -> Identity:
     if identity is None:
         raise HTTPException(404, f"no identity {identity_id}")
     return identity
-
-
-def _encode_cursor(time: datetime, identity_id: int) -> str:
-    raw = f"{time.astimezone(UTC).isoformat()}|{identity_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        time_text, id_text = raw.split("|")
-        return datetime.fromisoformat(time_text), int(id_text)
-    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
-        raise HTTPException(
-            422,
-            "query parameter 'cursor' is not one this API gave; start again without it",
-        ) from exc

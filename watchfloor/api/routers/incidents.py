@@ -10,11 +10,9 @@ Refusals answer 404 (no such incident, alert, clip, event or role holder),
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 from collections.abc import Callable, Coroutine
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
@@ -22,6 +20,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 
+from watchfloor.api.cursors import decode_cursor, encode_cursor
 from watchfloor.api.deps import ApiContext, Context
 from watchfloor.api.errors import responses
 from watchfloor.api.incident_schemas import (
@@ -165,7 +164,7 @@ def list_incidents(
 ) -> IncidentPage:
     """Incidents, newest first, a page at a time; filters combine with AND."""
     _check_period(since, until)
-    after = _decode_cursor(cursor) if cursor is not None else None
+    after = decode_cursor(cursor, "the newest incident") if cursor is not None else None
     with context.db.session() as session:
         rows, total = service.find_incidents(
             session,
@@ -181,7 +180,7 @@ def list_incidents(
     next_cursor = next_link = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = _encode_cursor(last.created_at, last.id)
+        next_cursor = encode_cursor(last.created_at, last.id)
         url = request.url.include_query_params(cursor=next_cursor)
         next_link = f"{url.path}?{url.query}"
     return IncidentPage(
@@ -527,24 +526,3 @@ def _check_period(since: datetime | None, until: datetime | None) -> None:
             f"query parameter 'since' ({since.isoformat()}) is not before "
             f"'until' ({until.isoformat()}); give since < until",
         )
-
-
-def _encode_cursor(created_at: datetime, incident_id: int) -> str:
-    raw = f"{created_at.astimezone(UTC).isoformat()}|{incident_id}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        created_text, id_text = raw.split("|")
-        created = datetime.fromisoformat(created_text)
-        if created.tzinfo is None:
-            raise ValueError("no offset")
-        return created, int(id_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise HTTPException(
-            422,
-            f"query parameter 'cursor': {cursor!r} is not a cursor this API gave; "
-            "leave it out to start from the newest incident",
-        ) from exc
