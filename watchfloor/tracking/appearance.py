@@ -219,17 +219,41 @@ def describe(crops: Sequence[np.ndarray]) -> Appearance | None:
 def appearance_distance(a: np.ndarray, b: np.ndarray) -> float:
     """Hellinger distance between two descriptors, averaged over their bands.
 
-    0 means the same colours in the same shares, 1 no colour in common.
+    0 means the same colours in the same shares, 1 no colour in common; a band
+    empty in either (no pixels) is left out, and with none left it is 1.
     """
-    distances = []
-    for start in range(0, DESCRIPTOR_SIZE, _BAND_BINS):
-        p = np.asarray(a[start : start + _BAND_BINS], dtype=np.float64)
-        q = np.asarray(b[start : start + _BAND_BINS], dtype=np.float64)
-        if p.sum() <= 0 or q.sum() <= 0:
-            continue
-        overlap = float(np.sum(np.sqrt(p * q)))
-        distances.append(np.sqrt(max(0.0, 1.0 - overlap)))
-    return float(np.mean(distances)) if distances else 1.0
+    return float(appearance_distances(a, b)[0, 0])
+
+
+def appearance_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """:func:`appearance_distance` of every row of ``a`` to every row of ``b``.
+
+    Args:
+        a: ``(N, DESCRIPTOR_SIZE)`` descriptors, or one descriptor.
+        b: ``(M, DESCRIPTOR_SIZE)`` descriptors, or one descriptor.
+
+    Returns:
+        ``(N, M)`` distances.
+    """
+    p = np.asarray(a, dtype=np.float64).reshape(-1, 2, _BAND_BINS)
+    q = np.asarray(b, dtype=np.float64).reshape(-1, 2, _BAND_BINS)
+    overlap = np.einsum("nbk,mbk->nmb", np.sqrt(p), np.sqrt(q))
+    per_band = np.sqrt(np.clip(1.0 - overlap, 0.0, None))
+    valid = (p.sum(axis=2) > 0)[:, None, :] & (q.sum(axis=2) > 0)[None, :, :]
+    counted = valid.sum(axis=2)
+    total = np.where(valid, per_band, 0.0).sum(axis=2)
+    out: np.ndarray = np.where(counted > 0, total / np.maximum(counted, 1), 1.0)
+    return out
+
+
+def descriptor_of(crop: np.ndarray) -> np.ndarray | None:
+    """The descriptor of one BGR crop alone, without its colour names (the
+    tracker's per-frame use); ``None`` for an empty crop."""
+    if crop.size == 0:
+        return None
+    upper = band_histogram(band(crop, UPPER_BAND))
+    lower = band_histogram(band(crop, LOWER_BAND))
+    return np.concatenate([upper, lower]).astype(np.float32)
 
 
 def _overlap_share(box: Box, other: Box) -> float:

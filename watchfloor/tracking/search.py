@@ -53,7 +53,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from watchfloor.models import Alert, Event, Segment, Track
-from watchfloor.tracking.appearance import COLOURS, DESCRIPTOR_SIZE, DIRECTIONS
+from watchfloor.tracking.appearance import (
+    COLOURS,
+    DESCRIPTOR_SIZE,
+    DIRECTIONS,
+    appearance_distances,
+)
 
 EVENT_KINDS = ("appeared", "lost", "recovered", "ended")
 """What a track can do, as events record it."""
@@ -64,10 +69,6 @@ MAX_CANDIDATES = 20_000
 
 COUNT_CAP = 1_000
 """Matches counted at most for a page's total; past it the total is a floor."""
-
-# The descriptor's bands (a person's upper and lower body), each a histogram.
-_BANDS = 2
-_BAND_SIZE = DESCRIPTOR_SIZE // _BANDS
 
 
 class SearchError(ValueError):
@@ -689,14 +690,7 @@ def descriptor_distances(query: np.ndarray, candidates: np.ndarray) -> np.ndarra
     Returns:
         One distance per row of ``candidates``.
     """
-    q = np.asarray(query, dtype=np.float32).reshape(_BANDS, _BAND_SIZE)
-    c = np.asarray(candidates, dtype=np.float32).reshape(-1, _BANDS, _BAND_SIZE)
-    overlap = np.einsum("nbk,bk->nb", np.sqrt(c), np.sqrt(q), dtype=np.float64)
-    per_band = np.sqrt(np.clip(1.0 - overlap, 0.0, None))
-    valid = (c.sum(axis=2) > 0) & (q.sum(axis=1) > 0)
-    counted = valid.sum(axis=1)
-    total = np.where(valid, per_band, 0.0).sum(axis=1)
-    out: np.ndarray = np.where(counted > 0, total / np.maximum(counted, 1), 1.0)
+    out: np.ndarray = appearance_distances(query, candidates)[0]
     return out
 
 

@@ -15,7 +15,7 @@ from scipy.optimize import linear_sum_assignment
 
 from watchfloor.detection.base import Detection
 from watchfloor.detection.boxes import iou_matrix
-from watchfloor.tracking.appearance import appearance_distance, describe
+from watchfloor.tracking.appearance import appearance_distances, descriptor_of
 
 logger = logging.getLogger(__name__)
 
@@ -435,9 +435,9 @@ def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.n
         y1, y2 = max(0, y1), min(height, y2)
         if x2 - x1 < 4 or y2 - y1 < 8:
             continue
-        shown = describe([image[y1:y2, x1:x2]])
-        if shown is not None:
-            out[id(d)] = shown.descriptor
+        look = descriptor_of(image[y1:y2, x1:x2])
+        if look is not None:
+            out[id(d)] = look
     return out
 
 
@@ -717,13 +717,15 @@ class ObjectTracker:
                 return base, feasible
             distance = np.zeros_like(base)
             known = np.zeros(base.shape, dtype=bool)
-            for i, track in enumerate(tracks):
-                if track.look is None:
-                    continue
-                for j, look in enumerate(looks):
-                    if look is not None:
-                        distance[i, j] = appearance_distance(track.look, look)
-                        known[i, j] = True
+            rows = [i for i, track in enumerate(tracks) if track.look is not None]
+            columns = [j for j, look in enumerate(looks) if look is not None]
+            if rows and columns:
+                block = np.ix_(rows, columns)
+                distance[block] = appearance_distances(
+                    np.array([tracks[i].look for i in rows]),
+                    np.array([looks[j] for j in columns]),
+                )
+                known[block] = True
             feasible = feasible & ~(known & (distance > settings.appearance_gate))
             if weigh and settings.appearance_weight > 0:
                 w = settings.appearance_weight
