@@ -34,6 +34,16 @@ DEFAULT_CLASSES = frozenset({"person", "bicycle", "car", "motorcycle", "bus", "t
 _URL_PASSWORD = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)[^@\s/]*@")
 
 
+def _known_time_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(
+            f"unknown time zone {name!r}; use an IANA name like Europe/Paris"
+        ) from exc
+    return name
+
+
 class SiteConfigError(ValueError):
     """The site file cannot be used; the message says where and why."""
 
@@ -241,13 +251,7 @@ class Schedule(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
-            ) from exc
-        return value
+        return _known_time_zone(value)
 
 
 class RuleConfig(_Model):
@@ -423,15 +427,7 @@ class SiteConfig(_Model):
     @field_validator("timezone")
     @classmethod
     def _known_site_zone(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(
-                f"unknown time zone {value!r}; use an IANA name like Europe/Paris"
-            ) from exc
-        return value
+        return None if value is None else _known_time_zone(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> SiteConfig:

@@ -205,12 +205,6 @@ class SiteReplay:
     assignments: list[Assignment]
     stats: dict[str, ReplayStats]
 
-    def identity_of(self, index: int) -> int:
-        for assignment in self.assignments:
-            if assignment.sighting.key == index:
-                return assignment.identity
-        raise KeyError(index)
-
 
 def sighting_of(key: int, track: FinishedTrack) -> Sighting:
     """The resolver's view of a finished track."""

@@ -205,10 +205,9 @@ def describe(crops: Sequence[np.ndarray]) -> Appearance | None:
     usable = [c for c in crops if c.size > 0]
     if not usable:
         return None
-    upper = np.mean([band_histogram(band(c, UPPER_BAND)) for c in usable], axis=0)
-    lower = np.mean([band_histogram(band(c, LOWER_BAND)) for c in usable], axis=0)
+    looks = [look for c in usable if (look := descriptor_of(c)) is not None]
     return Appearance(
-        descriptor=np.concatenate([upper, lower]).astype(np.float32),
+        descriptor=np.mean(looks, axis=0).astype(np.float32),
         colour=dominant_colour([band(c, WHOLE_BAND) for c in usable]),
         upper_colour=dominant_colour([band(c, UPPER_BAND) for c in usable]),
         lower_colour=dominant_colour([band(c, LOWER_BAND) for c in usable]),

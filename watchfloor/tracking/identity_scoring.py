@@ -17,17 +17,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+import numpy as np
+
+from watchfloor.detection.boxes import iou_matrix
 from watchfloor.tracking.evaluation import MotRow
 
 Box = tuple[float, float, float, float]
-
-
-def _iou(a: Sequence[float], b: Sequence[float]) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def truth_by_frame(rows: Iterable[MotRow]) -> dict[int, dict[int, Box]]:
@@ -54,13 +49,12 @@ def follows(
     frames: Counter[int] = Counter()
     for row in tracked:
         frames[row.track_id] += 1
-        best, best_iou = None, 0.5
-        for person, box in truth.get(row.frame, {}).items():
-            iou = _iou(row.box, box)
-            if iou >= best_iou:
-                best, best_iou = person, iou
-        if best is not None:
-            votes[row.track_id][best] += 1
+        labelled = truth.get(row.frame, {})
+        if not labelled:
+            continue
+        overlap = iou_matrix(np.array([row.box]), np.array(list(labelled.values())))[0]
+        if overlap.max() >= 0.5:
+            votes[row.track_id][list(labelled)[int(overlap.argmax())]] += 1
     people: dict[int, tuple[int | None, float]] = {}
     for track, seen in frames.items():
         top = votes[track].most_common(1)
