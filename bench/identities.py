@@ -51,7 +51,7 @@ from watchfloor.replay import (
     MotCollector,
     find_video,
     replay_video,
-    sighting_of,
+    summary_of,
 )
 from watchfloor.tracking.evaluation import MotRow, read_mot_file, read_seqinfo
 from watchfloor.tracking.identities import IdentityResolver, resolve_in_batches
@@ -261,12 +261,12 @@ def resolve(views: dict[str, View], site: SiteConfig, right_delay_s: float) -> O
                     ),
                 )
             )
-    sightings = [sighting_of(k, t) for k, (_, t) in enumerate(tracks)]
+    summaries = [summary_of(k, t) for k, (_, t) in enumerate(tracks)]
     resolver = IdentityResolver(site.topology, site.identities)
     assignments = resolve_in_batches(
-        resolver, sightings, site.identities.resolve_every_s
+        resolver, summaries, site.identities.resolve_every_s
     )
-    identity = {a.sighting.key: a.identity for a in assignments}
+    identity = {a.summary.key: a.identity for a in assignments}
     people = {name: view.person for name, view in views.items()}
     scored = [
         ScoredTrack(name, identity[k], people[name].get(t.tracker_id))

@@ -637,7 +637,7 @@ def replay_site_command(
         except ReplayError as exc:
             typer.secho(str(exc), fg="red", err=True)
             raise typer.Exit(1) from exc
-    by_key = {a.sighting.key: a for a in result.assignments}
+    by_key = {a.summary.key: a for a in result.assignments}
     lines = []
     for key, track in enumerate(result.tracks):
         assignment = by_key[key]

@@ -26,7 +26,7 @@ from watchfloor.config import SiteConfig
 from watchfloor.models import Event, Identity, Track
 from watchfloor.models.database import Database
 from watchfloor.pipeline import FinishedTrack
-from watchfloor.tracking.identities import Assignment, IdentityResolver, Sighting
+from watchfloor.tracking.identities import Assignment, IdentityResolver, TrackSummary
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class IdentityService:
         self.db = db
         self.on_identity = on_identity
         self.resolver = IdentityResolver(site.topology, site.identities, self._new)
-        self._pending: list[Sighting] = []
+        self._pending: list[TrackSummary] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -81,7 +81,7 @@ class IdentityService:
             )
         if not self.settings.enabled:
             return
-        sighting = Sighting(
+        summary = TrackSummary(
             key=row_id,
             camera=track.camera,
             label=track.label,
@@ -91,7 +91,7 @@ class IdentityService:
             path=track.path,
         )
         with self._lock:
-            self._pending.append(sighting)
+            self._pending.append(summary)
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -124,8 +124,8 @@ class IdentityService:
             if assignment.joined:
                 log.info(
                     "track %d (%s) joined identity %d (appearance distance %.2f)",
-                    assignment.sighting.key,
-                    assignment.sighting.camera,
+                    assignment.summary.key,
+                    assignment.summary.camera,
                     assignment.identity,
                     assignment.distance or 0.0,
                 )
@@ -140,45 +140,45 @@ class IdentityService:
             except Exception:
                 log.exception("resolving identities failed; the batch is lost")
 
-    def _new(self, sighting: Sighting) -> int:
-        """A stored identity for a sighting that starts one."""
+    def _new(self, summary: TrackSummary) -> int:
+        """A stored identity for a summary that starts one."""
         if self._session is None:
             raise RuntimeError("identities are allocated only while resolving")
         identity = Identity(
-            label=sighting.label,
-            first_seen=sighting.start,
-            last_seen=sighting.end,
+            label=summary.label,
+            first_seen=summary.start,
+            last_seen=summary.end,
             tracks=0,
             cameras="",
-            best_track_id=sighting.key,
+            best_track_id=summary.key,
         )
         self._session.add(identity)
         self._session.flush()
         return identity.id
 
     def _store(self, session: Session, assignment: Assignment) -> None:
-        sighting = assignment.sighting
+        summary = assignment.summary
         identity = session.get(Identity, assignment.identity)
         if identity is None:
             return
-        identity.first_seen = min(identity.first_seen, sighting.start)
-        identity.last_seen = max(identity.last_seen, sighting.end)
+        identity.first_seen = min(identity.first_seen, summary.start)
+        identity.last_seen = max(identity.last_seen, summary.end)
         identity.tracks += 1
         cameras = [c for c in identity.cameras.split(",") if c]
-        if sighting.camera not in cameras:
-            cameras.append(sighting.camera)
+        if summary.camera not in cameras:
+            cameras.append(summary.camera)
             identity.cameras = ",".join(cameras)
-        track = session.get(Track, sighting.key)
+        track = session.get(Track, summary.key)
         best = session.get(Track, identity.best_track_id or -1)
         if track is not None and (best is None or track.best_score > best.best_score):
             identity.best_track_id = track.id
         session.execute(
             update(Track)
-            .where(Track.id == sighting.key)
+            .where(Track.id == summary.key)
             .values(identity_id=assignment.identity)
         )
         session.execute(
             update(Event)
-            .where(Event.track_id == sighting.key)
+            .where(Event.track_id == summary.key)
             .values(identity_id=assignment.identity)
         )

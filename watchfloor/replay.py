@@ -40,7 +40,7 @@ from watchfloor.tracking.evaluation import (
 from watchfloor.tracking.identities import (
     Assignment,
     IdentityResolver,
-    Sighting,
+    TrackSummary,
     resolve_in_batches,
 )
 
@@ -196,7 +196,7 @@ class SiteReplay:
 
     Attributes:
         tracks: Every finished track, in the order the cameras were replayed.
-        assignments: The identity of each track (``sighting.key`` is its index
+        assignments: The identity of each track (``summary.key`` is its index
             in ``tracks``).
         stats: Each camera's replay statistics.
     """
@@ -206,9 +206,9 @@ class SiteReplay:
     stats: dict[str, ReplayStats]
 
 
-def sighting_of(key: int, track: FinishedTrack) -> Sighting:
+def summary_of(key: int, track: FinishedTrack) -> TrackSummary:
     """The resolver's view of a finished track."""
-    return Sighting(
+    return TrackSummary(
         key=key,
         camera=track.camera,
         label=track.label,
@@ -272,9 +272,9 @@ def replay_site(
             progress=report,
         )
     resolver = IdentityResolver(site.topology, site.identities)
-    sightings = [sighting_of(key, track) for key, track in enumerate(tracks)]
+    summaries = [summary_of(key, track) for key, track in enumerate(tracks)]
     assignments = resolve_in_batches(
-        resolver, sightings, site.identities.resolve_every_s
+        resolver, summaries, site.identities.resolve_every_s
     )
     return SiteReplay(tracks, assignments, stats)
 

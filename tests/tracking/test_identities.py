@@ -1,4 +1,4 @@
-"""The cross-camera resolver on constructed sightings: topology, conflicts,
+"""The cross-camera resolver on constructed summaries: topology, conflicts,
 global assignment and ambiguity."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from watchfloor.tracking.appearance import appearance_distance as d
 from watchfloor.tracking.identities import (
     IdentityResolver,
     IdentitySettings,
-    Sighting,
     Topology,
+    TrackSummary,
     resolve_in_batches,
 )
 
@@ -38,7 +38,7 @@ RED, BLUE, GREEN = look(b0=1), look(b8=1), look(b16=1)
 
 
 def seen(key: int, camera: str, start: float, end: float, lookalike: np.ndarray):
-    return Sighting(
+    return TrackSummary(
         key,
         camera,
         "person",
@@ -54,12 +54,12 @@ LINKED = Topology.model_validate(
 )
 
 
-def identities(topology: Topology, *batches: list[Sighting]) -> dict[int, int]:
+def identities(topology: Topology, *batches: list[TrackSummary]) -> dict[int, int]:
     resolver = IdentityResolver(topology, IdentitySettings())
     found: dict[int, int] = {}
     for batch in batches:
         for assignment in resolver.resolve(batch):
-            found[assignment.sighting.key] = assignment.identity
+            found[assignment.summary.key] = assignment.identity
     return found
 
 
@@ -147,7 +147,7 @@ def test_the_assignment_is_global() -> None:
     resolver = IdentityResolver(OVERLAP, settings)
     first = resolver.resolve([seen(1, "a", 0, 10, one), seen(2, "a", 0, 10, two)])
     second = resolver.resolve([seen(3, "b", 1, 9, three), seen(4, "b", 1, 9, four)])
-    found = {a.sighting.key: a.identity for a in first + second}
+    found = {a.summary.key: a.identity for a in first + second}
     assert same(found, 4, 1)
     assert same(found, 3, 2)
 
@@ -180,7 +180,7 @@ def test_different_colours_never_join() -> None:
 
 
 def test_other_classes_never_join() -> None:
-    car = Sighting(2, "b", "car", T0, T0 + timedelta(seconds=9), RED)
+    car = TrackSummary(2, "b", "car", T0, T0 + timedelta(seconds=9), RED)
     found = identities(OVERLAP, [seen(1, "a", 0, 10, RED), car])
     assert not same(found, 1, 2)
 
@@ -209,7 +209,7 @@ def test_without_topology_any_camera_within_the_unlinked_window() -> None:
 
 
 def test_without_a_descriptor_a_track_stays_alone() -> None:
-    blind = Sighting(2, "b", "person", T0, T0 + timedelta(seconds=9), None)
+    blind = TrackSummary(2, "b", "person", T0, T0 + timedelta(seconds=9), None)
     found = identities(OVERLAP, [seen(1, "a", 0, 10, RED), blind])
     assert not same(found, 1, 2)
 
@@ -223,8 +223,8 @@ def test_old_identities_are_forgotten_past_the_longest_link() -> None:
 
 def test_batches_follow_the_end_times() -> None:
     resolver = IdentityResolver(OVERLAP, IdentitySettings())
-    sightings = [seen(1, "a", 0, 10, RED), seen(2, "b", 1, 30, RED)]
-    assignments = resolve_in_batches(resolver, sightings, every_s=2.0)
+    summaries = [seen(1, "a", 0, 10, RED), seen(2, "b", 1, 30, RED)]
+    assignments = resolve_in_batches(resolver, summaries, every_s=2.0)
     assert [a.joined for a in assignments] == [False, True]
     assert assignments[1].distance == pytest.approx(0.0, abs=1e-6)
 

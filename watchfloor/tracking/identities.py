@@ -1,11 +1,11 @@
 """Cross-camera identities: joining tracks of different cameras into one object.
 
-A finished track becomes a :class:`Sighting` (camera, class, time span,
-appearance). The :class:`IdentityResolver` takes sightings in batches (those
+A finished track becomes a :class:`TrackSummary` (camera, class, time span,
+appearance). The :class:`IdentityResolver` takes tracks in batches (those
 that ended since the last batch) and gives each one an identity, either an
 existing one it joins or a new one.
 
-A sighting may join an identity only where the site's topology allows it:
+A track may join an identity only where the site's topology allows it:
 
 - an **overlapping** camera (one that sees the same place) while the identity
   is there too, give or take ``overlap_slack_s``;
@@ -18,11 +18,11 @@ another camera that does not overlap this one at the same time (nobody is in
 two places at once).
 
 Among the allowed joins, the choice is global: one assignment (the Hungarian
-method) over the whole batch, sightings against identities and against each
+method) over the whole batch, tracks against identities and against each
 other, with appearance distance as the cost. A join needs a distance under
 ``max_distance``, and it must be clear: when a second candidate is within
-``margin`` of the chosen one, for the sighting or for the identity, the
-sighting starts an identity of its own rather than guess.
+``margin`` of the chosen one, for the track or for the identity, the
+track starts an identity of its own rather than guess.
 """
 
 from __future__ import annotations
@@ -200,7 +200,7 @@ class Topology(BaseModel):
         return windows
 
     def horizon_s(self, unlinked_max_s: float | None) -> float:
-        """How long after its last sighting an identity can still be joined."""
+        """How long after its last summary an identity can still be joined."""
         longest = max((link.max_s for link in self.links), default=0.0)
         if self.empty and unlinked_max_s is not None:
             longest = unlinked_max_s
@@ -248,7 +248,7 @@ class IdentitySettings(BaseModel):
         1.0,
         ge=0,
         description=(
-            "Overlapping cameras: how far apart in time two sightings may be "
+            "Overlapping cameras: how far apart in time two summaries may be "
             "and still count as seen together."
         ),
     )
@@ -276,7 +276,7 @@ class IdentitySettings(BaseModel):
 
 
 @dataclass(frozen=True)
-class Sighting:
+class TrackSummary:
     """One finished track as the resolver sees it.
 
     Attributes:
@@ -303,36 +303,36 @@ class Sighting:
 
 @dataclass
 class IdentityState:
-    """An identity the resolver can still join sightings to."""
+    """An identity the resolver can still join summaries to."""
 
     id: int
     label: str
-    sightings: list[Sighting] = field(default_factory=list)
+    summaries: list[TrackSummary] = field(default_factory=list)
 
     @property
     def last_seen(self) -> datetime:
-        return max(s.end for s in self.sightings)
+        return max(s.end for s in self.summaries)
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """What the resolver decided for one sighting.
+    """What the resolver decided for one summary.
 
     Attributes:
-        sighting: The sighting.
+        summary: The summary.
         identity: The identity it now belongs to.
         joined: True when that identity existed or was started by another
-            sighting (it joined), False when it started it.
+            summary (it joined), False when it started it.
         distance: The appearance distance of the join; ``None`` if not joined.
     """
 
-    sighting: Sighting
+    summary: TrackSummary
     identity: int
     joined: bool
     distance: float | None = None
 
 
-def _gap_s(a: Sighting, b: Sighting) -> float:
+def _gap_s(a: TrackSummary, b: TrackSummary) -> float:
     """Seconds between two time spans; negative when they overlap."""
     later_start = max(a.start, b.start)
     earlier_end = min(a.end, b.end)
@@ -345,7 +345,7 @@ class IdentityResolver:
     Args:
         topology: The site's camera topology.
         settings: Thresholds.
-        allocate: Called with the sighting that starts a new identity; returns
+        allocate: Called with the summary that starts a new identity; returns
             that identity's id. Default: 1, 2, 3...
 
     Example:
@@ -358,12 +358,12 @@ class IdentityResolver:
         self,
         topology: Topology,
         settings: IdentitySettings,
-        allocate: Callable[[Sighting], int] | None = None,
+        allocate: Callable[[TrackSummary], int] | None = None,
     ) -> None:
         self.topology = topology
         self.settings = settings
         counter = count(1)
-        self._allocate = allocate or (lambda _sighting: next(counter))
+        self._allocate = allocate or (lambda _summary: next(counter))
         self.identities: dict[int, IdentityState] = {}
         self._horizon = timedelta(
             seconds=topology.horizon_s(settings.unlinked_max_s)
@@ -371,7 +371,7 @@ class IdentityResolver:
         )
         self._ground: dict[tuple[str, str], np.ndarray | None] = {}
 
-    def related(self, earlier: Sighting, later: Sighting) -> bool:
+    def related(self, earlier: TrackSummary, later: TrackSummary) -> bool:
         """Whether the topology lets ``later`` be the same object as ``earlier``.
 
         Both orders are tried: ``earlier`` need not have started first.
@@ -392,31 +392,33 @@ class IdentityResolver:
             for low, high in self.topology.transits(first.camera, second.camera)
         )
 
-    def conflicts(self, members: Iterable[Sighting], sighting: Sighting) -> bool:
-        """Whether ``sighting`` cannot be the object of ``members``: same camera
+    def conflicts(self, members: Iterable[TrackSummary], summary: TrackSummary) -> bool:
+        """Whether ``summary`` cannot be the object of ``members``: same camera
         at the same time, or another camera that does not overlap, at once."""
         for member in members:
-            if _gap_s(member, sighting) >= 0:
+            if _gap_s(member, summary) >= 0:
                 continue
-            if member.camera == sighting.camera:
+            if member.camera == summary.camera:
                 return True
-            if not self.topology.overlap(member.camera, sighting.camera):
+            if not self.topology.overlap(member.camera, summary.camera):
                 return True
         return False
 
-    def distance(self, members: Sequence[Sighting], sighting: Sighting) -> float | None:
-        """The cost of ``sighting`` joining ``members``: the appearance distance
+    def distance(
+        self, members: Sequence[TrackSummary], summary: TrackSummary
+    ) -> float | None:
+        """The cost of ``summary`` joining ``members``: the appearance distance
         to the closest related member, or more where their feet were apart
         (see :meth:`ground_distance`); ``None`` when it may not join them."""
-        if sighting.descriptor is None or self.conflicts(members, sighting):
+        if summary.descriptor is None or self.conflicts(members, summary):
             return None
         settings = self.settings
         best: float | None = None
         for member in members:
-            if member.descriptor is None or not self.related(member, sighting):
+            if member.descriptor is None or not self.related(member, summary):
                 continue
-            d = appearance_distance(member.descriptor, sighting.descriptor)
-            ground = self.ground_distance(member, sighting)
+            d = appearance_distance(member.descriptor, summary.descriptor)
+            ground = self.ground_distance(member, summary)
             if ground is None:
                 if d > settings.max_distance:
                     continue
@@ -430,8 +432,8 @@ class IdentityResolver:
             best = d if best is None else min(best, d)
         return best
 
-    def ground_distance(self, a: Sighting, b: Sighting) -> float | None:
-        """How far apart two sightings' feet were, on ``b``'s floor (in shares
+    def ground_distance(self, a: TrackSummary, b: TrackSummary) -> float | None:
+        """How far apart two summaries' feet were, on ``b``'s floor (in shares
         of its picture), as cameras with ground points tell it.
 
         While both were seen: the mean distance over the moments in common.
@@ -481,8 +483,8 @@ class IdentityResolver:
             return float(np.hypot(*(mapped - there[-1, 1:])))
         return None
 
-    def resolve(self, batch: Sequence[Sighting]) -> list[Assignment]:
-        """Give each sighting of a batch its identity; in the batch's order."""
+    def resolve(self, batch: Sequence[TrackSummary]) -> list[Assignment]:
+        """Give each summary of a batch its identity; in the batch's order."""
         if not batch:
             return []
         rows = sorted(batch, key=lambda s: (s.start, s.key))
@@ -492,7 +494,7 @@ class IdentityResolver:
         chosen = self._assign(cost, len(identities))
 
         decided: dict[int, Assignment] = {}
-        for r, sighting in enumerate(rows):
+        for r, summary in enumerate(rows):
             column, d = chosen.get(r, (None, None))
             target: IdentityState | None = None
             if column is not None and column < len(identities):
@@ -500,33 +502,33 @@ class IdentityResolver:
             elif column is not None:
                 seed = decided[rows[column - len(identities)].key]
                 target = self.identities[seed.identity]
-            if target is not None and self.conflicts(target.sightings, sighting):
+            if target is not None and self.conflicts(target.summaries, summary):
                 target = None
             if target is None:
-                target = IdentityState(self._allocate(sighting), sighting.label)
+                target = IdentityState(self._allocate(summary), summary.label)
                 self.identities[target.id] = target
                 d = None
-            target.sightings.append(sighting)
-            decided[sighting.key] = Assignment(
-                sighting, target.id, joined=d is not None, distance=d
+            target.summaries.append(summary)
+            decided[summary.key] = Assignment(
+                summary, target.id, joined=d is not None, distance=d
             )
         return [decided[s.key] for s in batch]
 
     def _costs(
-        self, rows: Sequence[Sighting], identities: Sequence[IdentityState]
+        self, rows: Sequence[TrackSummary], identities: Sequence[IdentityState]
     ) -> np.ndarray:
-        """Distances of each sighting to each identity, then to each earlier
-        sighting of the batch; NaN where a join is not allowed."""
+        """Distances of each summary to each identity, then to each earlier
+        summary of the batch; NaN where a join is not allowed."""
         cost = np.full((len(rows), len(identities) + len(rows)), np.nan)
-        for r, sighting in enumerate(rows):
+        for r, summary in enumerate(rows):
             for c, identity in enumerate(identities):
-                if identity.label != sighting.label:
+                if identity.label != summary.label:
                     continue
-                d = self.distance(identity.sightings, sighting)
+                d = self.distance(identity.summaries, summary)
                 if d is not None:
                     cost[r, c] = d
             for c in range(r):
-                d = self.distance([rows[c]], sighting)
+                d = self.distance([rows[c]], summary)
                 if d is not None:
                     cost[r, len(identities) + c] = d
         return cost
@@ -537,7 +539,7 @@ class IdentityResolver:
         """Row -> (column, distance) of the clear joins of one global assignment.
 
         Columns are the ``identities`` existing identities, then the batch's
-        sightings (row ``r`` is column ``identities + r``).
+        summaries (row ``r`` is column ``identities + r``).
         """
         # Costs over their limit were left out by distance().
         allowed = np.where(np.isnan(cost), np.inf, cost)
@@ -555,7 +557,7 @@ class IdentityResolver:
         owner = {c: r for r, c in taken.items()}
 
         def root(column: int) -> int:
-            # The identity a column stands for: a sighting that joined
+            # The identity a column stands for: a summary that joined
             # something stands for what it joined.
             seen = set()
             while column >= identities and column not in seen:
@@ -590,7 +592,7 @@ class IdentityResolver:
                     continue
                 holder = owner.get(c2)
                 if holder is not None and allowed[holder, c2] + margin <= cost[r, c2]:
-                    continue  # another sighting clearly holds that candidate
+                    continue  # another summary clearly holds that candidate
                 ambiguous = True
                 break
             if not ambiguous:
@@ -604,7 +606,7 @@ class IdentityResolver:
                     ambiguous = True
                     break
             if ambiguous:
-                log.debug("sighting %d: ambiguous join left unmade", r)
+                log.debug("summary %d: ambiguous join left unmade", r)
                 continue
             chosen[r] = (c, d)
         return chosen
@@ -617,27 +619,27 @@ class IdentityResolver:
 
 
 def resolve_in_batches(
-    resolver: IdentityResolver, sightings: Sequence[Sighting], every_s: float
+    resolver: IdentityResolver, summaries: Sequence[TrackSummary], every_s: float
 ) -> list[Assignment]:
-    """Resolve sightings known all at once (a replay) as the live resolver would.
+    """Resolve summaries known all at once (a replay) as the live resolver would.
 
     The live resolver takes, every ``every_s`` seconds, the tracks that ended
-    since its last batch; here the batches are cut from the sightings' end
+    since its last batch; here the batches are cut from the summaries' end
     times on the same grid, so a replay gives what live cameras would have.
     """
-    if not sightings:
+    if not summaries:
         return []
-    ordered = sorted(sightings, key=lambda s: (s.end, s.key))
+    ordered = sorted(summaries, key=lambda s: (s.end, s.key))
     origin = ordered[0].end
     assignments: list[Assignment] = []
-    batch: list[Sighting] = []
+    batch: list[TrackSummary] = []
     slot = 0
-    for sighting in ordered:
-        this = int((sighting.end - origin).total_seconds() // every_s)
+    for summary in ordered:
+        this = int((summary.end - origin).total_seconds() // every_s)
         if this != slot and batch:
             assignments.extend(resolver.resolve(batch))
             batch = []
         slot = this
-        batch.append(sighting)
+        batch.append(summary)
     assignments.extend(resolver.resolve(batch))
     return assignments
