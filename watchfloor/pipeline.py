@@ -125,7 +125,8 @@ class FinishedTrack:
         direction: Its direction of travel on the picture.
         size_class: Its size class.
         path: Where its feet were, ``(POSIX seconds, x, y)`` in normalised
-            picture coordinates, at most :data:`PATH_EVERY_S` apart.
+            picture coordinates (see
+            :class:`~watchfloor.tracking.appearance.TrackMotion`).
     """
 
     camera: str
@@ -139,9 +140,6 @@ class FinishedTrack:
     path: tuple[tuple[float, float, float], ...] = ()
 
 
-PATH_EVERY_S = 0.2
-
-
 @dataclass
 class _Observed:
     first_seen: datetime
@@ -149,7 +147,6 @@ class _Observed:
     label: str
     sampler: CropSampler = field(default_factory=CropSampler)
     motion: TrackMotion = field(default_factory=TrackMotion)
-    path: list[tuple[float, float, float]] = field(default_factory=list)
 
 
 @dataclass
@@ -174,12 +171,8 @@ class TrackAppearanceCollector:
                 observed = _Observed(frame.time, frame.time, track.label)
                 self._tracks[track.track_id] = observed
             observed.last_seen = frame.time
-            observed.motion.add(track.box, frame.width, frame.height)
             now = frame.time.timestamp()
-            if not observed.path or now - observed.path[-1][0] >= PATH_EVERY_S:
-                x1, _, x2, y2 = track.box
-                foot = ((x1 + x2) / 2 / frame.width, y2 / frame.height)
-                observed.path.append((now, *foot))
+            observed.motion.add(track.box, frame.width, frame.height, now)
             others = boxes[:index] + boxes[index + 1 :]
             observed.sampler.offer(now, track.box, track.score, frame.image, others)
         for track_id in update.ended:
@@ -196,7 +189,7 @@ class TrackAppearanceCollector:
                     appearance=done.sampler.describe(),
                     direction=done.motion.direction(),
                     size_class=done.motion.size_class(),
-                    path=tuple(done.path),
+                    path=tuple(done.motion.path),
                 )
             )
 

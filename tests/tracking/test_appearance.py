@@ -132,8 +132,9 @@ def test_the_best_crops_are_kept_at_most_every_half_second() -> None:
 )
 def test_direction_of_travel(path: list[tuple[float, float]], direction: str) -> None:
     motion = TrackMotion()
-    for x, y in path:
-        motion.add((x * 640 - 10, y * 480 - 60, x * 640 + 10, y * 480), 640, 480)
+    for t, (x, y) in enumerate(path):
+        box = (x * 640 - 10, y * 480 - 60, x * 640 + 10, y * 480)
+        motion.add(box, 640, 480, float(t))
     assert motion.direction() == direction
 
 
@@ -142,6 +143,6 @@ def test_direction_of_travel(path: list[tuple[float, float]], direction: str) ->
 )
 def test_size_class(height: int, size: str) -> None:
     motion = TrackMotion()
-    motion.add((10, 10, 50, 10 + height), 640, 480)
+    motion.add((10, 10, 50, 10 + height), 640, 480, 0.0)
     assert motion.size_class() == size
     assert TrackMotion().size_class() is None and TrackMotion().direction() is None

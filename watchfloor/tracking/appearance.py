@@ -62,6 +62,8 @@ MAX_CROPS = 8
 SAMPLE_EVERY_S = 0.5
 MIN_CROP_HEIGHT = 24
 """Crops smaller than this many pixels carry too little colour to describe."""
+PATH_EVERY_S = 0.2
+"""Seconds between two kept points of a track's path."""
 STORED_CROP_HEIGHT = 96
 """Kept crops are shrunk to at most this height: enough for the histograms."""
 
@@ -315,19 +317,25 @@ class CropSampler:
 class TrackMotion:
     """Where a track's feet went and how tall it was, for its attributes.
 
-    Positions and heights are shares of the picture's width and height.
+    Positions and heights are shares of the picture's width and height. The
+    path keeps the feet at most :data:`PATH_EVERY_S` apart (with their POSIX
+    time), enough to map them onto another camera's floor.
     """
 
-    first: tuple[float, float] | None = None
+    path: list[tuple[float, float, float]] = field(default_factory=list)
     last: tuple[float, float] | None = None
     heights: list[float] = field(default_factory=list)
 
-    def add(self, box: Box, width: int, height: int) -> None:
+    def add(self, box: Box, width: int, height: int, time_s: float) -> None:
         foot = ((box[0] + box[2]) / 2 / width, box[3] / height)
-        if self.first is None:
-            self.first = foot
+        if not self.path or time_s - self.path[-1][0] >= PATH_EVERY_S:
+            self.path.append((time_s, *foot))
         self.last = foot
         self.heights.append((box[3] - box[1]) / height)
+
+    @property
+    def first(self) -> tuple[float, float] | None:
+        return (self.path[0][1], self.path[0][2]) if self.path else None
 
     def direction(self, min_travel: float = 0.05) -> str | None:
         """The main direction of travel (:data:`DIRECTIONS`); ``None`` if unseen."""
