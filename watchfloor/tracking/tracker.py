@@ -553,11 +553,12 @@ class ObjectTracker:
                 track.motion.stop_growth()
             track.motion.predict(dt)
 
-        self._looks = _looks(detections, image) if image is not None else {}
         confident = [d for d in detections if d.score >= settings.high_score]
         weak = [
             d for d in detections if settings.low_score <= d.score < settings.high_score
         ]
+        # Colours only of the detections that take part.
+        self._looks = _looks(confident + weak, image) if image is not None else {}
         confirmed = [t for t in self._tracks if t.confirmed]
         tentative = [t for t in self._tracks if not t.confirmed]
         result = TrackerUpdate(time=now)
