@@ -64,6 +64,7 @@ from watchfloor.models.database import Database
 from watchfloor.notify import verify_signature
 from watchfloor.notify.webhooks import SIGNATURE_HEADER
 from watchfloor.rules.evaluator import RuleSet
+from watchfloor.rules.geometry import contains
 from watchfloor.rules.store import current_rule_set
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
@@ -411,6 +412,27 @@ def test_clip_plays_and_covers_the_entry(outcome: Outcome) -> None:
     assert placed[0] <= alerted - pre_roll_frames + 1, (placed[0], alerted)
     assert placed[0] < outcome.visit.first, "the clip misses the step onto the lawn"
     assert placed.index(outcome.visit.first) < placed.index(alerted)
+
+
+def test_the_alert_s_path_comes_from_outside_onto_the_lawn(outcome: Outcome) -> None:
+    alert = next(a for a in outcome.all_alerts if a["id"] == outcome.alert["id"])
+    path = alert["path"]
+    assert len(path) >= 5, path
+    times = [t for t, _, _ in path]
+    assert times == sorted(times) and len(set(times)) == len(times), times
+    assert all(0 <= x <= 1 and 0 <= y <= 1 for _, x, y in path), path
+
+    # The person steps into the picture onto the lawn: the path starts with
+    # the track, before the alert (the rule's dwell), reaches the lawn and
+    # runs on to the track's last frame, where the episode ended.
+    lawn = parse_site(DEMO_SITE.format(camera=CAMERA, url="x.mp4")).zones[0].polygon
+    assert times[0] < 0, "the path shows where the track came from"
+    assert any(contains(lawn, (x, y)) for t, x, y in path if t >= 0), path
+    start = datetime.fromisoformat(alert["start"])
+    end = datetime.fromisoformat(alert["end"])
+    assert times[-1] == pytest.approx((end - start).total_seconds(), abs=0.5)
+    # Four points a second at most, besides the latest.
+    assert len(path) <= 4 * (times[-1] - times[0]) + 2
 
 
 def test_clip_is_served_in_byte_ranges(outcome: Outcome) -> None:

@@ -127,6 +127,12 @@ class RuleOut(_DefinitionOut):
     )
 
 
+PathPointOut = Annotated[
+    tuple[float, float, float],
+    Field(description="[seconds from the alert's start, x, y]"),
+]
+
+
 class AlertOut(_Out):
     """An alert: what broke which rule, and what was done about it."""
 
@@ -155,6 +161,17 @@ class AlertOut(_Out):
     status_note: str | None = Field(description="The note or reason given.")
     snapshot_url: str | None = Field(description="Full frame with drawings (JPEG).")
     snapshot_crop_url: str | None = Field(description="The object's crop (JPEG).")
+    path: list[PathPointOut] = Field(
+        default_factory=list,
+        description=(
+            "Where the track's feet (the bottom centre of its box) went, in time "
+            "order: [seconds from start, x, y], x and y in normalised picture "
+            "coordinates (0 to 1, from the top left). Points before the start "
+            "(negative seconds) show where the track came from; a few a second, "
+            "at most 600, coarser for a long track. Stored as the episode goes "
+            "on and complete once it ended; empty without a track (occupancy)."
+        ),
+    )
     clip_state: Literal["pending", "ready", "failed"]
     clip_error: str | None = Field(description="Why the clip failed.")
     clip_url: str | None = Field(description="The clip (MP4), once ready.")

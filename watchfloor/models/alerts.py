@@ -66,6 +66,11 @@ class Alert(Base):
         String(512), doc="Full frame with box and zone drawn (media-relative)."
     )
     snapshot_crop: Mapped[str | None] = mapped_column(String(512))
+    path: Mapped[str | None] = mapped_column(
+        Text,
+        doc="Where the track's feet went: JSON [[seconds from start, x, y], ...] "
+        "in normalised picture coordinates; None without a track.",
+    )
     clip_state: Mapped[str] = mapped_column(String(16), default=ClipState.PENDING.value)
     clip_error: Mapped[str | None] = mapped_column(Text)
     clip_id: Mapped[int | None] = mapped_column(

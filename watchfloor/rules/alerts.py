@@ -6,7 +6,9 @@ alert with a snapshot (the full frame with the box and the zone or line drawn,
 and the crop), places a hold on the footage and publishes the alert; when the
 episode ends it records the end and asks the :class:`ClipCutter` for a clip
 from ``pre_roll_s`` before the start to ``post_roll_s`` after the end, which is
-cut once that footage has been recorded.
+cut once that footage has been recorded. Each alert of a track also keeps the
+track's path (see :mod:`watchfloor.rules.paths`), from the track's first frame,
+stored as the episode goes on and once more at its end.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from watchfloor.models import Alert, ClipState, Hold, Segment
 from watchfloor.models.database import Database
 from watchfloor.pipeline import FrameResult
 from watchfloor.rules.evaluator import AlertSignal, RuleEvaluator, RuleSet
+from watchfloor.rules.paths import FootPath, path_json
 from watchfloor.rules.payloads import alert_payload
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,17 @@ log = logging.getLogger(__name__)
 _OPEN_HOLD = timedelta(days=365)
 _BOX_COLOUR = (0, 0, 255)
 _ZONE_COLOUR = (0, 200, 255)
+PATH_STORE_EVERY_S = 1.0
+"""Seconds (of frame time) between two writes of an open alert's path."""
+
+
+@dataclass
+class _AlertPath:
+    """Which track an open alert follows, and when its path was last stored."""
+
+    tracker_id: int
+    start: datetime
+    stored_at: datetime
 
 
 @dataclass(order=True)
@@ -185,6 +199,8 @@ class AlertRecorder:
         self.bus = bus
         self.track_rows = track_rows
         self._open: dict[Any, int] = {}
+        self._paths: dict[int, FootPath] = {}  # by tracker id
+        self._alert_paths: dict[int, _AlertPath] = {}  # by alert id
         self._pending_rules: RuleSet | None = None
         self._rules = rules
         self._lock = threading.Lock()
@@ -201,6 +217,7 @@ class AlertRecorder:
             self._rules = pending
             self.evaluator.set_rules(pending)
         frame = result.frame
+        self._follow(result)
         signals = self.evaluator.update(
             frame.time, result.update, (frame.width, frame.height)
         )
@@ -209,11 +226,14 @@ class AlertRecorder:
                 self._started(signal, frame)
             else:
                 self._ended(signal)
+        self._store_open_paths(frame.time)
+        self._forget_gone(result)
 
     def close(self, when: datetime) -> None:
         """End every open alert (at shutdown)."""
         for signal in self.evaluator.close(when):
             self._ended(signal)
+        self._paths.clear()
 
     def _started(self, signal: AlertSignal, frame: Frame) -> None:
         pre = timedelta(seconds=self.site.alerts.pre_roll_s)
@@ -241,12 +261,17 @@ class AlertRecorder:
                 end=signal.end,
                 snapshot=snapshot,
                 snapshot_crop=crop,
+                path=self._path_of(signal.track_id, signal.start),
                 hold_id=hold.id,
             )
             session.add(alert)
             session.flush()
             payload = alert_payload(alert)
             self._open[signal.key] = alert.id
+        if signal.track_id is not None:
+            self._alert_paths[alert.id] = _AlertPath(
+                signal.track_id, signal.start, frame.time
+            )
         log.info(
             "alert %d raised: rule %s on camera %s (%s, track %s)",
             alert.id,
@@ -267,11 +292,14 @@ class AlertRecorder:
         pre = timedelta(seconds=self.site.alerts.pre_roll_s)
         post = timedelta(seconds=self.site.alerts.post_roll_s)
         end = signal.end or datetime.now(UTC)
+        followed = self._alert_paths.pop(alert_id, None)
         with self.db.session() as session:
             alert = session.get(Alert, alert_id)
             if alert is None:
                 return
             alert.end = end
+            if followed is not None:
+                alert.path = self._path_of(followed.tracker_id, followed.start)
             if alert.hold_id is not None:
                 hold = session.get(Hold, alert.hold_id)
                 if hold is not None:
@@ -282,6 +310,48 @@ class AlertRecorder:
             self.bus.publish("alert", {**payload, "change": "ended"})
         if self.clips is not None:
             self.clips.request(alert_id, self.camera, start - pre, end + post)
+
+    def _follow(self, result: FrameResult) -> None:
+        """Add this frame's feet to the path of every track seen on it."""
+        frame = result.frame
+        now = frame.time.timestamp()
+        for track in result.update.tracks:
+            path = self._paths.get(track.track_id)
+            if path is None:
+                path = self._paths[track.track_id] = FootPath()
+            path.add_box(now, track.box, (frame.width, frame.height))
+
+    def _path_of(self, tracker_id: int | None, start: datetime) -> str | None:
+        """A track's path as its alert stores it; None without a track."""
+        if tracker_id is None:
+            return None
+        path = self._paths.get(tracker_id)
+        return path_json(path.points() if path else [], start)
+
+    def _store_open_paths(self, now: datetime) -> None:
+        """Store the paths of open alerts not stored for a while."""
+        due = [
+            (alert_id, followed)
+            for alert_id, followed in self._alert_paths.items()
+            if (now - followed.stored_at).total_seconds() >= PATH_STORE_EVERY_S
+        ]
+        if not due:
+            return
+        with self.db.session() as session:
+            for alert_id, followed in due:
+                followed.stored_at = now
+                alert = session.get(Alert, alert_id)
+                if alert is not None:
+                    alert.path = self._path_of(followed.tracker_id, followed.start)
+
+    def _forget_gone(self, result: FrameResult) -> None:
+        """Drop the paths of tracks the tracker no longer has, unless alerted."""
+        update = result.update
+        present = {t.track_id for t in update.tracks}
+        present.update(t.track_id for t in update.lost_tracks)
+        present.update(f.tracker_id for f in self._alert_paths.values())
+        for tracker_id in [t for t in self._paths if t not in present]:
+            del self._paths[tracker_id]
 
     def _track_row(self, tracker_id: int | None) -> int | None:
         if tracker_id is None or self.track_rows is None:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from watchfloor.models.alerts import Alert, ClipState
+from watchfloor.rules.paths import path_rows
 
 ALERTS_PATH = "/api/alerts"
 
@@ -16,7 +17,9 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
     Times are ISO 8601 with a UTC offset. ``snapshot_url``, ``snapshot_crop_url``
     and ``clip_url`` are paths on the API (``/api/alerts/{id}/...``), set only
     when there is something to fetch: a clip's URL appears once its state is
-    ``ready``. Media paths inside the media directory are not shown.
+    ``ready``. Media paths inside the media directory are not shown. ``path``
+    is where the track's feet went, ``[seconds from start, x, y]`` points in
+    time order (see :mod:`watchfloor.rules.paths`); empty without a track.
 
     Example:
         >>> from watchfloor.models import Alert
@@ -47,6 +50,7 @@ def alert_payload(alert: Alert) -> dict[str, Any]:
         "status_at": _iso(alert.status_at),
         "status_note": alert.status_note,
         "snapshot_url": f"{url}/snapshot" if alert.snapshot else None,
+        "path": path_rows(alert.path),
         "snapshot_crop_url": (
             f"{url}/snapshot?crop=true" if alert.snapshot_crop else None
         ),
