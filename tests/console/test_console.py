@@ -15,6 +15,7 @@ search page (with a journey) saved there as ``console-live.jpg``,
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -35,6 +36,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 CAMERA = "plaza"
 PIECE = (400, 525)  # video frames: the person steps onto the lawn at 506
+PICTURE_SIZE = (768, 576)
 OPERATOR = "console-test"
 # Engine start, the 13 s piece until the person is on the lawn, with margin.
 ALERT_LIMIT_S = 90.0
@@ -209,6 +211,7 @@ def test_the_alert_page_plays_the_clip(console: Console, page: Page) -> None:
         video.evaluate("v => [v.currentTime, v.readyState, v.error && v.error.code]")
     )
     assert video.evaluate("v => v.videoWidth") == 768
+    _shows_the_path(page, console.get(f"/api/alerts/{alert['id']}"))
     # The escalate button opens a dialog; a new incident is made from the page.
     video.evaluate("v => v.pause()")
     _screenshot(page, "console-alert.jpg")
@@ -216,6 +219,31 @@ def test_the_alert_page_plays_the_clip(console: Console, page: Page) -> None:
     page.get_by_role("button", name="Escalate", exact=True).click()
     expect(page.locator("#toast")).to_contain_text("escalated into incident")
     assert console.get(f"/api/alerts/{alert['id']}")["status"] == "escalated"
+
+
+def _shows_the_path(page: Page, alert: dict[str, Any]) -> None:
+    """The alert page draws the track's path over the snapshot, with its markers."""
+    path = alert["path"]
+    assert len(path) >= 2, alert
+    drawing = page.locator("main svg.track-path")
+    expect(drawing).to_be_visible()
+    expect(drawing).to_have_attribute("data-points", str(len(path)))
+    expect(drawing).to_have_attribute(
+        "aria-label", re.compile(rf"^Path of the person's feet, {len(path)} points: ")
+    )
+    points = drawing.locator("polyline.path").get_attribute("points") or ""
+    width, height = PICTURE_SIZE
+    drawn = [tuple(float(v) for v in p.split(",")) for p in points.split()]
+    assert drawn == [
+        pytest.approx((x * width, y * height), abs=0.01) for _, x, y in path
+    ]
+    expect(drawing.locator("circle.path-start")).to_have_count(1)
+    expect(drawing.locator("circle.path-end")).to_have_count(1)
+    snapshot = page.locator(".snapshot img").bounding_box()
+    overlay = drawing.bounding_box()
+    assert snapshot is not None and overlay is not None
+    assert overlay == pytest.approx(snapshot, abs=1.0), "the path is off the picture"
+    expect(page.locator("[data-facts]")).to_contain_text(f"{len(path)} points over")
 
 
 def test_the_incident_page_shows_the_escalated_alert(

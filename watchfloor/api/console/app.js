@@ -343,6 +343,7 @@ function renderFeed(freshId = null) {
 }
 
 let shownAlert = null;
+const PATH_POLL_MS = 2000; // an ongoing alert's path grows; its page follows it
 
 async function alertPage(id) {
   main.replaceChildren(h("p", {}, "Loading…"));
@@ -352,9 +353,92 @@ async function alertPage(id) {
     state.selected = alert.id;
     shownAlert = alert.id;
     renderAlertPage();
+    followOngoing(id);
   } catch (error) {
     main.replaceChildren(h("p", { class: "error" }, error.message));
   }
+}
+
+// While the shown alert goes on, fetch it now and then to draw its path as it grows.
+function followOngoing(id) {
+  setTimeout(async () => {
+    const alert = state.alerts.find((a) => a.id === id);
+    if (state.page !== "alert" || shownAlert !== id || !alert || alert.end) return;
+    try {
+      upsertAlert(await api(`/api/alerts/${id}`));
+      renderAlertPage(true);
+    } catch { /* the next live message or poll will do */ }
+    followOngoing(id);
+  }, PATH_POLL_MS);
+}
+
+function seconds(value) {
+  return `${value.toFixed(1)} s`;
+}
+
+function pathLabel(alert) {
+  const path = alert.path;
+  const [t0, x0, y0] = path[0];
+  const [t1, x1, y1] = path[path.length - 1];
+  const at = (x, y) => `${Math.round(x * 100)} % across, ${Math.round(y * 100)} % down`;
+  const when = (t) => (t < 0 ? `${seconds(-t)} before the alert` : `${seconds(t)} after it began`);
+  return `Path of the ${alert.label}'s feet, ${path.length} points: from ${at(x0, y0)}, ${when(t0)} `
+    + `(ring), to ${at(x1, y1)}, ${when(t1)} (arrow)`;
+}
+
+// The track's path over the snapshot: a ring where its feet were first, a
+// line through where they went, a dot and an arrow head where they were last.
+function pathOverlay(alert, picture) {
+  const overlay = svg("svg", {
+    class: "track-path",
+    role: "img",
+    preserveAspectRatio: "none",
+    "aria-label": pathLabel(alert),
+    "data-points": alert.path.length,
+  });
+  const paint = () => {
+    // Pixel units of the picture, so that rings stay round and arrows square.
+    const width = picture.naturalWidth || 1000;
+    const height = picture.naturalHeight || 750;
+    const size = Math.max(width, height) / 100;
+    const points = alert.path.map(([, x, y]) => [x * width, y * height]);
+    const title = svg("title");
+    title.textContent = pathLabel(alert);
+    overlay.setAttribute("viewBox", `0 0 ${width} ${height}`);
+    overlay.replaceChildren(title,
+      svg("polyline", { class: "path", points: points.map((p) => p.join(",")).join(" "), "stroke-width": size * 0.4 }),
+      svg("circle", { class: "path-start", cx: points[0][0], cy: points[0][1], r: size, "stroke-width": size * 0.4 }),
+      ...pathEnd(points, size));
+  };
+  paint();
+  picture.addEventListener("load", paint);
+  return overlay;
+}
+
+// A dot on the latest point and, when the track moved, an arrow head on it
+// pointing the way it last went.
+function pathEnd(points, size) {
+  const [x, y] = points[points.length - 1];
+  const marks = [svg("circle", { class: "path-end", cx: x, cy: y, r: size * 0.6 })];
+  const from = points.slice(0, -1).reverse().find(([px, py]) => Math.hypot(x - px, y - py) >= size * 2);
+  if (!from) return marks;
+  const length = Math.hypot(x - from[0], y - from[1]);
+  const [dx, dy] = [(x - from[0]) / length, (y - from[1]) / length];
+  const back = [x - dx * size * 2.5, y - dy * size * 2.5];
+  const side = [-dy * size * 1.2, dx * size * 1.2];
+  marks.push(svg("polygon", {
+    class: "path-arrow",
+    points: [[x + dx * size, y + dy * size], [back[0] + side[0], back[1] + side[1]], [back[0] - side[0], back[1] - side[1]]]
+      .map((p) => p.join(",")).join(" "),
+  }));
+  return marks;
+}
+
+function snapshotView(alert) {
+  if (!alert.snapshot_url) return h("p", { class: "meta" }, "No snapshot.");
+  const picture = h("img", { src: alert.snapshot_url, alt: `Snapshot of ${alertLabel(alert)}: the frame with the object's box and the zone` });
+  const path = alert.path && alert.path.length ? pathOverlay(alert, picture) : null;
+  return h("div", { class: "snapshot" }, picture, path);
 }
 
 function renderAlertPage(update = false) {
@@ -362,9 +446,10 @@ function renderAlertPage(update = false) {
   if (!alert) return;
   const video = main.querySelector("video");
   if (update && video && !video.paused) {
-    // Leave a playing clip alone; refresh the facts and buttons only.
+    // Leave a playing clip alone; refresh the facts, buttons and path only.
     main.querySelector("[data-facts]").replaceWith(facts(alert));
     main.querySelector(".actions").replaceWith(actionButtons(alert));
+    main.querySelector(".snapshot")?.replaceWith(snapshotView(alert));
     return;
   }
   let clip;
@@ -381,10 +466,8 @@ function renderAlertPage(update = false) {
     actionButtons(alert),
     h("div", { class: "detail" },
       h("section", { class: "panel", "aria-label": "Snapshot" },
-        h("h2", {}, "Snapshot"),
-        alert.snapshot_url
-          ? h("img", { src: alert.snapshot_url, alt: `Snapshot of ${alertLabel(alert)}: the frame with the object's box and the zone` })
-          : h("p", { class: "meta" }, "No snapshot.")),
+        h("h2", {}, "Snapshot and path"),
+        snapshotView(alert)),
       h("section", { class: "panel", "aria-label": "Clip" }, h("h2", {}, "Clip"), clip)),
     facts(alert));
 }
@@ -398,11 +481,19 @@ function facts(alert) {
     ["Object", `${alert.label}, score ${alert.score.toFixed(2)}`],
     ["Started", timeNode(alert.start)],
     ["Ended", alert.end ? timeNode(alert.end) : "ongoing"],
+    ["Path", pathSummary(alert)],
     ["Last change", alert.status_at ? [timeNode(alert.status_at), ` by ${alert.status_by}`] : "—"],
     ["Note", alert.status_note || "—"],
   ];
   return h("dl", { class: "facts panel", "data-facts": true },
     rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]));
+}
+
+function pathSummary(alert) {
+  const path = alert.path || [];
+  if (!path.length) return "—";
+  const span = path[path.length - 1][0] - path[0][0];
+  return `${path.length} points over ${seconds(span)} of the track (ring: first seen; arrow: last)`;
 }
 
 async function incidentsPage() {
