@@ -381,6 +381,117 @@ def test_a_zone_corner_dragged_before_saving_is_saved_where_it_was_dropped(
     )
 
 
+def _post(console: Console, path: str, body: dict[str, Any]) -> None:
+    response = httpx.post(f"{console.base}{path}", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+
+
+# On the building's wall, where nobody walks: its rule raises nothing.
+WALL = [[0.05, 0.02], [0.25, 0.02], [0.25, 0.12], [0.05, 0.12]]
+
+
+def test_a_saved_zone_and_its_rule_are_edited_and_saved_with_put(
+    console: Console, page: Page
+) -> None:
+    _post(console, "/api/zones", {"name": "wall", "camera": CAMERA, "polygon": WALL})
+    _post(
+        console,
+        "/api/rules",
+        {"name": "wall-watch", "kind": "restricted_area", "zone": "wall"},
+    )
+    _open_zones(console, page)
+    item = page.locator('[data-shape="zone:wall"]')
+    expect(item).to_contain_text("rules: wall-watch")
+    item.get_by_role("button", name="Edit zone wall").click()
+    expect(page.locator("#zone-name")).to_have_value("wall")
+    expect(page.locator("#zone-name")).to_be_disabled()
+    expect(page.locator("#rule-name")).to_have_value("wall-watch")
+    expect(page.locator("#rule-dwell")).to_have_value("0.5")
+    expect(page.locator(".editor circle")).to_have_count(4)
+    expect(page.locator('.editor polygon.saved[data-zone="wall"]')).to_have_count(0)
+
+    # Its corner dragged, its dwell, cooldown and classes changed.
+    overlay = page.locator(".editor svg")
+    overlay.scroll_into_view_if_needed()
+    box = overlay.bounding_box()
+    assert box is not None
+    corner = (box["x"] + 0.25 * box["width"], box["y"] + 0.12 * box["height"])
+    page.mouse.move(*corner)
+    page.mouse.down()
+    page.mouse.move(corner[0] + 40, corner[1] + 30, steps=5)
+    page.mouse.up()
+    page.fill("#rule-dwell", "4")
+    page.fill("#rule-cooldown", "20")
+    page.fill("#rule-classes", "person, car")
+    page.get_by_role("button", name="Save changes to zone wall").click()
+    expect(page.locator("#zone-message")).to_have_text(
+        "Zone wall saved. Rule wall-watch saved."
+    )
+    rule = console.get("/api/rules/wall-watch")["definition"]
+    assert [rule["min_dwell"], rule["cooldown"], rule["classes"]] == [
+        4,
+        20,
+        ["person", "car"],
+    ]
+    assert rule["zone"] == "wall" and rule["kind"] == "restricted_area"
+    polygon = console.get("/api/zones/wall")["definition"]["polygon"]
+    assert polygon[2] == pytest.approx(
+        [0.25 + 40 / box["width"], 0.12 + 30 / box["height"]], abs=0.01
+    )
+    assert polygon[0] == pytest.approx(WALL[0], abs=0.001)
+    expect(page.locator('.editor polygon.saved[data-zone="wall"]')).to_have_count(1)
+    expect(page.locator("#zone-name")).to_be_enabled()
+
+    # The site file's zone: the API's refusal is shown, and nothing changes.
+    page.locator('[data-shape="zone:lawn"]').get_by_role(
+        "button", name="Edit zone lawn"
+    ).click()
+    page.get_by_role("button", name="Save changes to zone lawn").click()
+    expect(page.locator("#zone-message")).to_contain_text(
+        "Not saved: zone 'lawn' is defined in the site file"
+    )
+    page.get_by_role("button", name="Stop editing").click()
+    expect(page.locator("#zone-save")).to_have_text("Save")
+
+
+def test_a_zone_and_its_rule_are_deleted_after_a_confirmation(
+    console: Console, page: Page
+) -> None:
+    _open_zones(console, page)
+    item = page.locator('[data-shape="zone:wall"]')
+    dialog = page.locator("#confirm-dialog")
+
+    # Cancelled: nothing is deleted.
+    item.get_by_role("button", name="Delete zone wall…").click()
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Its rule wall-watch will be deleted first.")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+    assert "wall" in [z["name"] for z in console.get("/api/zones")]
+
+    item.get_by_role("button", name="Delete zone wall…").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.locator("#zone-message")).to_have_text(
+        "Deleted rule wall-watch and zone wall."
+    )
+    assert "wall" not in [z["name"] for z in console.get("/api/zones")]
+    assert "wall-watch" not in [r["name"] for r in console.get("/api/rules")]
+    expect(item).to_have_count(0)
+    expect(page.locator('.editor polygon.saved[data-zone="wall"]')).to_have_count(0)
+    expect(page.locator('.editor polygon.saved[data-zone="lawn"]')).to_have_count(1)
+
+    # The site file's zone and rule: the API refuses, and the page says why.
+    page.locator('[data-shape="zone:lawn"]').get_by_role(
+        "button", name="Delete zone lawn…"
+    ).click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.locator("#zone-message")).to_contain_text(
+        "zone lawn not deleted: rule 'keep-off-the-grass' is defined in the site file"
+    )
+    assert "lawn" in [z["name"] for z in console.get("/api/zones")]
+    expect(page.locator('.editor polygon.saved[data-zone="lawn"]')).to_have_count(1)
+
+
 def _footage_recorded(console: Console, url: str) -> bool:
     response = httpx.get(
         f"{console.base}{url}", headers={"range": "bytes=0-1"}, timeout=30

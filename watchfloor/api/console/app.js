@@ -119,6 +119,18 @@ function askDialog(id, alertId) {
   });
 }
 
+// Ask a yes-or-no question in the page's confirm dialog; true for yes.
+function confirmDialog(title, text) {
+  const dialog = document.getElementById("confirm-dialog");
+  dialog.querySelector("#confirm-title").textContent = title;
+  dialog.querySelector("#confirm-text").textContent = text;
+  dialog.returnValue = "";
+  dialog.showModal();
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue === "ok"), { once: true });
+  });
+}
+
 async function act(alertId, verb) {
   const alert = state.alerts.find((a) => a.id === alertId);
   const body = { by: operator() };
@@ -636,6 +648,12 @@ async function zonesPage() {
   };
   let saved = [];
   let savedLines = [];
+  let savedRules = []; // rules as GET /api/rules gives them
+  let shapes = []; // the camera's zones and lines as the API gives them, with kind
+  let editing = null; // { kind, name, item, rule } while a saved one is edited
+  const savedList = h("ul", { id: "saved-shapes", class: "saved-shapes", "aria-label": "Saved zones and lines of this camera" });
+  const saveButton = h("button", { type: "submit", class: "primary", id: "zone-save" }, "Save");
+  const cancelButton = h("button", { type: "button", id: "edit-cancel", hidden: true, onclick: () => stopEditing() }, "Stop editing");
   let dragging = null; // index of the point being moved
   let quietUntil = 0; // the click that ends a drag adds no point
 
@@ -685,10 +703,12 @@ async function zonesPage() {
 
   function draw() {
     overlay.replaceChildren();
-    for (const zone of saved.filter((z) => z.camera === select.value)) {
-      overlay.append(svg("polygon", { class: "saved", points: zone.polygon.map((p) => p.join(",")).join(" ") }));
+    // The one being edited is drawn as the draft, with its points to drag.
+    const edited = (kindOf, name) => editing && editing.kind === kindOf && editing.name === name;
+    for (const zone of saved.filter((z) => z.camera === select.value && !edited("zone", z.name))) {
+      overlay.append(svg("polygon", { class: "saved", "data-zone": zone.name, points: zone.polygon.map((p) => p.join(",")).join(" ") }));
     }
-    for (const line of savedLines.filter((l) => l.camera === select.value)) {
+    for (const line of savedLines.filter((l) => l.camera === select.value && !edited("line", l.name))) {
       const [a, b] = line.points;
       overlay.append(svg("line", { class: "saved", x1: a[0], y1: a[1], x2: b[0], y2: b[1] }));
     }
@@ -726,9 +746,122 @@ async function zonesPage() {
   }
   async function load() {
     picture.src = `/api/cameras/${encodeURIComponent(select.value)}/frame.jpg?t=${Date.now()}`;
-    try { saved = (await api("/api/zones")).map((z) => z.definition).filter(Boolean); } catch { saved = []; }
-    try { savedLines = (await api("/api/lines")).map((l) => l.definition).filter(Boolean); } catch { savedLines = []; }
+    const [zones, lines, rules] = await Promise.all(["/api/zones", "/api/lines", "/api/rules"]
+      .map((path) => api(path).catch(() => [])));
+    saved = zones.map((z) => z.definition).filter(Boolean);
+    savedLines = lines.map((l) => l.definition).filter(Boolean);
+    savedRules = rules;
+    shapes = [...zones.map((z) => ({ ...z, kind: "zone" })), ...lines.map((l) => ({ ...l, kind: "line" }))]
+      .filter((item) => item.definition && item.definition.camera === select.value);
+    listShapes();
     draw();
+  }
+
+  // The rules that watch a zone or line.
+  function rulesOf(kindOf, shapeName) {
+    return savedRules.filter((r) => r.definition && r.definition[kindOf] === shapeName);
+  }
+
+  function listShapes() {
+    const items = shapes.map((item) => {
+      const rules = rulesOf(item.kind, item.name).map((r) => r.name);
+      const label = `${item.kind} ${item.name}`;
+      return h("li", { "data-shape": `${item.kind}:${item.name}`, "aria-current": editing && editing.kind === item.kind && editing.name === item.name ? "true" : null },
+        h("span", {}, h("strong", {}, item.name), ` ${item.kind}`,
+          h("span", { class: "meta" }, rules.length ? ` · rules: ${rules.join(", ")}` : " · no rule",
+            item.source === "site" ? " · site file (read-only)" : "")),
+        h("span", { class: "actions" },
+          h("button", { type: "button", "data-edit": item.name, "aria-label": `Edit ${label}`, onclick: () => startEditing(item) }, "Edit"),
+          h("button", { type: "button", "data-delete": item.name, "aria-label": `Delete ${label}…`, onclick: () => remove(item) }, "Delete…")));
+    });
+    savedList.replaceChildren(...(items.length ? items : [h("li", { class: "meta" }, "None yet on this camera.")]));
+  }
+
+  // Fill the rule fields from a saved rule's definition.
+  function showRule(definition) {
+    kind.value = definition.kind;
+    classes.value = definition.classes.join(", ");
+    dwell.value = definition.min_dwell ?? "";
+    cooldown.value = definition.cooldown ?? 0;
+    limit.value = definition.limit_s ?? "";
+    maxObjects.value = definition.max_objects ?? "";
+    direction.value = definition.direction || "any";
+    const hours = definition.schedule && definition.schedule.windows[0];
+    scheduled.checked = Boolean(hours);
+    scheduleBox.hidden = !hours;
+    if (hours) {
+      for (const box of days) box.checked = hours.days.includes(box.value);
+      start.value = hours.start.slice(0, 5);
+      end.value = hours.end.slice(0, 5);
+      timezone.value = definition.schedule.timezone;
+    }
+    showKindFields();
+  }
+
+  function startEditing(item) {
+    const definition = item.definition;
+    const [rule] = rulesOf(item.kind, item.name);
+    editing = { kind: item.kind, name: item.name, item, rule: rule || null };
+    shape.value = item.kind;
+    setShape();
+    points.push(...(item.kind === "zone" ? definition.polygon : definition.points).map((p) => [...p]));
+    name.value = item.name;
+    ruleName.value = rule ? rule.name : "";
+    if (rule) showRule(rule.definition);
+    // A saved one keeps its name, camera and shape; its rule keeps its name.
+    for (const input of [name, select, shape]) input.disabled = true;
+    ruleName.disabled = Boolean(rule);
+    saveButton.textContent = `Save changes to ${item.kind} ${item.name}`;
+    cancelButton.hidden = false;
+    const others = rulesOf(item.kind, item.name).slice(1).map((r) => r.name);
+    message.textContent = `Editing ${item.kind} ${item.name}: drag its points, change its rule, then save.`
+      + (others.length ? ` Its other rules (${others.join(", ")}) are left as they are.` : "");
+    message.className = "meta";
+    listShapes();
+    draw();
+    picture.scrollIntoView({ block: "nearest" });
+  }
+
+  function stopEditing() {
+    editing = null;
+    for (const input of [name, select, shape, ruleName]) input.disabled = false;
+    name.value = "";
+    ruleName.value = "";
+    saveButton.textContent = "Save";
+    cancelButton.hidden = true;
+    setShape();
+    listShapes();
+  }
+
+  async function remove(item) {
+    const rules = rulesOf(item.kind, item.name).map((r) => r.name);
+    const what = `${item.kind} ${item.name}`;
+    const ok = await confirmDialog(`Delete ${what}?`, rules.length
+      ? `Its ${rules.length === 1 ? "rule" : "rules"} ${rules.join(", ")} will be deleted first. Alerts already raised are kept.`
+      : "Alerts already raised are kept.");
+    if (!ok) return;
+    const deleted = [];
+    try {
+      // The API refuses to delete a zone or line that a rule still uses.
+      for (const rule of rules) {
+        await api(`/api/rules/${encodeURIComponent(rule)}`, { method: "DELETE" });
+        deleted.push(`rule ${rule}`);
+      }
+      await api(`/api/${item.kind}s/${encodeURIComponent(item.name)}`, { method: "DELETE" });
+      deleted.push(what);
+      message.textContent = `Deleted ${deleted.join(" and ")}.`;
+      message.className = "meta";
+    } catch (error) {
+      message.textContent = `${what} not deleted: ${error.message}`
+        + (deleted.length ? ` (deleted before that: ${deleted.join(", ")})` : "");
+      message.className = "error";
+    }
+    if (editing && editing.kind === item.kind && editing.name === item.name) {
+      const text = [message.textContent, message.className];
+      stopEditing();
+      [message.textContent, message.className] = text;
+    }
+    load();
   }
   overlay.addEventListener("pointermove", (event) => {
     if (dragging === null) return;
@@ -749,7 +882,7 @@ async function zonesPage() {
     points.push(where(event));
     draw();
   });
-  select.addEventListener("change", () => { points.length = 0; load(); });
+  select.addEventListener("change", () => { points.length = 0; editing = null; load(); });
   shape.addEventListener("change", setShape);
   kind.addEventListener("change", showKindFields);
   direction.addEventListener("change", draw);
@@ -775,8 +908,48 @@ async function zonesPage() {
     return body;
   }
 
+  // The rule's body for a PUT: the saved rule with the form's fields over it.
+  function changedRule(rule, target) {
+    const body = { ...rule.definition, ...ruleBody(target) };
+    if (!scheduled.checked) body.schedule = null;
+    return body;
+  }
+
+  async function saveChanges() {
+    const { kind: kindOf, name: shapeName, item, rule } = editing;
+    const path = `/api/${kindOf}s/${encodeURIComponent(shapeName)}`;
+    const target = { [kindOf]: shapeName };
+    const shapeBody = { ...item.definition, [kindOf === "zone" ? "polygon" : "points"]: points };
+    const noun = kindOf === "zone" ? "Zone" : "Line";
+    try {
+      await api(path, { method: "PUT", body: shapeBody });
+    } catch (error) {
+      message.textContent = `Not saved: ${error.message}`;
+      message.className = "error";
+      return;
+    }
+    let text = `${noun} ${shapeName} saved.`;
+    const newRule = ruleName.value.trim();
+    try {
+      if (rule) await api(`/api/rules/${encodeURIComponent(rule.name)}`, { method: "PUT", body: changedRule(rule, target) });
+      else if (newRule) await api("/api/rules", { method: "POST", body: ruleBody(target) });
+      if (rule || newRule) text += ` Rule ${rule ? rule.name : newRule} saved.`;
+    } catch (error) {
+      // The shape and its rule change together or not at all.
+      try { await api(path, { method: "PUT", body: item.definition }); } catch { /* kept */ }
+      message.textContent = `Not saved: ${error.message}`;
+      message.className = "error";
+      return;
+    }
+    stopEditing();
+    message.textContent = text;
+    message.className = "meta";
+    load();
+  }
+
   async function save(event) {
     event.preventDefault();
+    if (editing) { await saveChanges(); return; }
     const isLine = shape.value === "line";
     if (!isLine && points.length < 3) {
       message.textContent = `The zone has ${points.length} points; a polygon needs at least 3. Nothing was saved.`;
@@ -821,7 +994,9 @@ async function zonesPage() {
 
   main.replaceChildren(h("h1", {}, "Zones"),
     h("div", { class: "detail" },
-      h("div", {}, h("div", { class: "editor" }, picture, overlay), message),
+      h("div", {}, h("div", { class: "editor" }, picture, overlay), message,
+        h("section", { class: "panel", "aria-labelledby": "saved-title" },
+          h("h2", { id: "saved-title" }, "Saved zones and lines"), savedList)),
       h("form", { class: "stack panel", onsubmit: save },
         h("label", { for: "zone-camera" }, "Camera"), select,
         h("label", { for: "draw-shape" }, "Draw"), shape,
@@ -836,7 +1011,7 @@ async function zonesPage() {
         kindFields.dwell, kindFields.limit, kindFields.maxObjects, kindFields.direction,
         h("label", { for: "rule-cooldown" }, "Cooldown after an alert (s)"), cooldown,
         h("label", { for: "rule-scheduled" }, scheduled, " Armed only on a weekly schedule"), scheduleBox,
-        h("button", { type: "submit", class: "primary" }, "Save"))));
+        h("div", { class: "actions" }, saveButton, cancelButton))));
   picture.addEventListener("load", draw, { once: true });
   setShape();
   load();
