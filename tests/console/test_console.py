@@ -7,9 +7,10 @@ operator starts it. One Chromium tab stays open on the console for the whole
 module, so the alert has to arrive in it over the WebSocket, not by a reload.
 
 Set ``WATCHFLOOR_CONSOLE_SCREENSHOTS`` to a folder to have the live page (with
-its alert), the alert page, the zones page (with a line and its rule) and the
-search page (with a journey) saved there as ``console-live.jpg``,
-``console-alert.jpg``, ``console-zones.jpg`` and ``console-search.jpg``.
+its alert), the page of an alert of a drawn zone (with its track's path), the
+zones page (with a line and its rule) and the search page (with a journey)
+saved there as ``console-live.jpg``, ``console-alert.jpg``,
+``console-zones.jpg`` and ``console-search.jpg``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from playwright.sync_api import Page, expect
 from tests.conftest import SimulatorProcess, free_port
 from tests.e2e_helpers import make_video_piece, wait_for
 from watchfloor.demo import DEMO_SITE
+from watchfloor.rules.geometry import contains
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -44,7 +47,12 @@ ALERT_LIMIT_S = 90.0
 CLIP_LIMIT_S = 60.0
 # A track's footage is served once the segments after its end are recorded.
 FOOTAGE_LIMIT_S = 40.0
-# The piece plays in a loop: the person is on the lawn again within two rounds.
+# Where the labelled person 10, who comes in from the right of the picture,
+# walks in 11 s into the piece and stays until its end; nobody else sets foot
+# in it (the person standing beside its lower right corner at the piece's
+# start is some 8 pixels below it and to its right).
+DRAWN_ZONE = [(0.15, 0.36), (0.37, 0.36), (0.37, 0.48), (0.15, 0.48)]
+# The piece plays in a loop: someone walks in again within two rounds.
 DRAWN_ALERT_LIMIT_S = 60.0
 
 
@@ -214,7 +222,6 @@ def test_the_alert_page_plays_the_clip(console: Console, page: Page) -> None:
     _shows_the_path(page, console.get(f"/api/alerts/{alert['id']}"))
     # The escalate button opens a dialog; a new incident is made from the page.
     video.evaluate("v => v.pause()")
-    _screenshot(page, "console-alert.jpg")
     page.get_by_role("button", name="Escalate…").click()
     page.get_by_role("button", name="Escalate", exact=True).click()
     expect(page.locator("#toast")).to_contain_text("escalated into incident")
@@ -623,6 +630,19 @@ def test_an_identity_s_journey_shows_its_appearances_and_plays_them(
     _screenshot(page, "console-search.jpg")
 
 
+def _entered_after(
+    alert: dict[str, Any], polygon: list[list[float]], saved: datetime
+) -> bool:
+    """Whether the alert's track was seen outside the zone after it was saved."""
+    start = datetime.fromisoformat(alert["start"])
+    path = alert["path"]
+    return bool(path) and any(
+        start + timedelta(seconds=t) >= saved and not contains(polygon, (x, y))
+        for t, x, y in path
+        if t <= 0
+    )
+
+
 def test_a_zone_drawn_with_clicks_and_its_rule_raise_the_next_alert(
     console: Console, page: Page
 ) -> None:
@@ -630,27 +650,53 @@ def test_a_zone_drawn_with_clicks_and_its_rule_raise_the_next_alert(
     picture = page.locator("#zone-frame")
     assert wait_for(lambda: picture.evaluate("img => img.naturalWidth") > 0, 10)
     overlay = page.locator(".editor svg")
+    overlay.scroll_into_view_if_needed()
     box = overlay.bounding_box()
     assert box is not None
-    # The lower part of the picture, where the person walks onto the lawn.
-    for fx, fy in [(0.01, 0.40), (0.99, 0.40), (0.99, 0.99), (0.01, 0.99)]:
+    for fx, fy in DRAWN_ZONE:
         overlay.click(position={"x": fx * box["width"], "y": fy * box["height"]})
     expect(page.locator(".editor circle")).to_have_count(4)
-    page.fill("#zone-name", "drawn-lawn")
-    page.fill("#rule-name", "drawn-lawn-restricted")
+    page.fill("#zone-name", "drawn-walk")
+    page.fill("#rule-name", "drawn-walk-restricted")
     page.fill("#rule-dwell", "0.5")
     page.get_by_role("button", name="Save").click()
     expect(page.locator("#zone-message")).to_contain_text(
-        "Zone drawn-lawn saved. Rule drawn-lawn-restricted saved."
+        "Zone drawn-walk saved. Rule drawn-walk-restricted saved."
     )
-    polygon = {z["name"]: z for z in console.get("/api/zones")}["drawn-lawn"]
-    assert polygon["definition"]["polygon"][0] == pytest.approx([0.01, 0.40], abs=0.01)
+    zone = console.get("/api/zones/drawn-walk")
+    polygon = zone["definition"]["polygon"]
+    assert polygon == [pytest.approx(list(p), abs=0.01) for p in DRAWN_ZONE]
+    saved = datetime.fromisoformat(zone["created_at"])
+
+    # The rule applies from the zone's saving on, to a person who walks in
+    # then: the track's path has them outside the zone after it was saved.
+    entered: list[dict[str, Any]] = []
 
     def alerted() -> bool:
-        return bool(console.get("/api/alerts", rule="drawn-lawn-restricted")["items"])
+        alerts = console.get("/api/alerts", rule="drawn-walk-restricted")["items"]
+        for alert in alerts:
+            assert datetime.fromisoformat(alert["start"]) > saved, (alert, saved)
+        entered[:] = [a for a in alerts if _entered_after(a, polygon, saved)]
+        return bool(entered)
 
     assert wait_for(alerted, DRAWN_ALERT_LIMIT_S, 0.5), console.output()[-3000:]
-    alert = console.get("/api/alerts", rule="drawn-lawn-restricted")["items"][0]
-    assert alert["zone"] == "drawn-lawn"
+    alert = entered[0]
+    assert alert["zone"] == "drawn-walk"
     assert alert["camera"] == CAMERA
     assert alert["label"] == "person"
+    path = alert["path"]
+    assert not contains(polygon, (path[0][1], path[0][2])), path
+    assert any(contains(polygon, (x, y)) for t, x, y in path if t >= 0), path
+
+    # Its page draws the whole path once the episode is over.
+    url = f"/api/alerts/{alert['id']}"
+    assert wait_for(lambda: console.get(url)["end"] is not None, CLIP_LIMIT_S, 0.5)
+    if os.environ.get("WATCHFLOOR_CONSOLE_SCREENSHOTS"):  # with its clip, then
+
+        def clip_ready() -> bool:
+            return console.get(url)["clip_state"] == "ready"
+
+        assert wait_for(clip_ready, CLIP_LIMIT_S, 0.5), console.get(url)
+    page.goto(f"{console.base}/#{url.removeprefix('/api')}")
+    _shows_the_path(page, console.get(url))
+    _screenshot(page, "console-alert.jpg")
