@@ -3,6 +3,7 @@ global assignment and ambiguity."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -107,6 +108,43 @@ def test_an_overlapping_camera_joins_at_the_same_time(
 ) -> None:
     found = identities(OVERLAP, [seen(1, "a", 0, 5, RED), seen(2, "b", start, 10, RED)])
     assert same(found, 1, 2) is joined
+
+
+def walked(
+    key: int, camera: str, start: float, end: float, where: tuple[float, float]
+) -> TrackSummary:
+    """A red person standing at ``where`` (normalised) from start to end."""
+    x, y = where
+    summary = seen(key, camera, start, end, RED)
+    times = (T0 + timedelta(seconds=start), T0 + timedelta(seconds=end))
+    return replace(summary, path=tuple((t.timestamp(), x, y) for t in times))
+
+
+@pytest.mark.parametrize(
+    ("start", "where", "joined"),
+    [
+        pytest.param(11, (0.52, 0.5), True, id="soon-and-where-it-was-last"),
+        pytest.param(20, (0.52, 0.5), False, id="too-late"),
+        pytest.param(11, (0.8, 0.5), False, id="somewhere-else"),
+    ],
+)
+def test_a_track_may_reappear_in_its_own_camera(
+    start: float, where: tuple[float, float], joined: bool
+) -> None:
+    # One camera, no topology needed: the person was hidden for a moment.
+    found = identities(
+        Topology(),
+        [walked(1, "a", 0, 10, (0.5, 0.5))],
+        [walked(2, "a", start, start + 5, where)],
+    )
+    assert same(found, 1, 2) is joined
+
+
+def test_reappearing_can_be_turned_off() -> None:
+    resolver = IdentityResolver(Topology(), IdentitySettings(reappear_max_s=None))
+    first = resolver.resolve([walked(1, "a", 0, 10, (0.5, 0.5))])
+    again = resolver.resolve([walked(2, "a", 11, 15, (0.5, 0.5))])
+    assert first[0].identity != again[0].identity
 
 
 def test_a_linked_camera_cannot_be_seen_at_the_same_time() -> None:

@@ -419,3 +419,20 @@ def test_colours_keep_ids_when_two_people_meet_and_part() -> None:
     # here the red one's track goes with the blue one.
     blind_first, blind_last = left_ids(with_pictures=False)
     assert blind_first != blind_last
+
+
+def test_a_person_coming_in_at_the_side_keeps_one_id_as_their_colours_show() -> None:
+    # Walking in from the left edge, only a blue bag is in view at first;
+    # once whole, the person is red. Colours of a box cut by the picture's
+    # side are not the object's, so the colour check must not split the track.
+    red, blue = (30, 30, 200), (200, 60, 10)
+    tracker = ObjectTracker()
+    ids: set[int] = set()
+    for k in range(20):
+        t = k / 10.0
+        right = 20.0 + 10.0 * k
+        box = Detection((max(0.0, right - 50.0), 100.0, right, 200.0), 0.9, "person")
+        image = _picture([(box, blue if box.box[0] == 0.0 else red)])
+        update = tracker.update([box], t, image)
+        ids.update(track.track_id for track in update.tracks)
+    assert len(ids) == 1

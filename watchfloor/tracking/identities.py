@@ -12,6 +12,9 @@ A track may join an identity only where the site's topology allows it:
 - a **linked** camera (``links``: from one camera to another in
   ``min_s``..``max_s`` seconds) within that transit window;
 - with no topology at all, any other camera within ``unlinked_max_s``;
+- its own camera again, within ``reappear_max_s`` of the identity's last track
+  there ending and ``reappear_distance`` of where that track was last seen
+  (an occlusion, or detections missed for longer than the tracker waits);
 
 and never when the identity is in the same camera at the same time, nor in
 another camera that does not overlap this one at the same time (nobody is in
@@ -28,6 +31,7 @@ track starts an identity of its own rather than guess.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -260,6 +264,27 @@ class IdentitySettings(BaseModel):
             "this many seconds. Unset: with no topology nothing is joined."
         ),
     )
+    reappear_max_s: float | None = Field(
+        3.0,
+        gt=0,
+        description=(
+            "Within one camera: a track that starts at most this many seconds "
+            "after another ended, where that one was last seen (see "
+            "reappear_distance), may be the same object seen again after an "
+            "occlusion or missed detections. Unset: tracks of one camera are "
+            "joined only through another camera."
+        ),
+    )
+    reappear_distance: float = Field(
+        0.1,
+        gt=0,
+        le=1,
+        description=(
+            "Within one camera: how far, as a share of the picture, a track "
+            "may start from where the earlier one was last seen and still be "
+            "that object seen again."
+        ),
+    )
     resolve_every_s: float = Field(
         2.0, gt=0, description="Seconds between two batches of the live resolver."
     )
@@ -366,7 +391,10 @@ class IdentityResolver:
         self._allocate = allocate or (lambda _summary: next(counter))
         self.identities: dict[int, IdentityState] = {}
         self._horizon = timedelta(
-            seconds=topology.horizon_s(settings.unlinked_max_s)
+            seconds=max(
+                topology.horizon_s(settings.unlinked_max_s),
+                settings.reappear_max_s or 0.0,
+            )
             + settings.overlap_slack_s
         )
         self._ground: dict[tuple[str, str], np.ndarray | None] = {}
@@ -376,9 +404,11 @@ class IdentityResolver:
 
         Both orders are tried: ``earlier`` need not have started first.
         """
-        if earlier.label != later.label or earlier.camera == later.camera:
+        if earlier.label != later.label:
             return False
         gap = _gap_s(earlier, later)
+        if earlier.camera == later.camera:
+            return self._reappears(earlier, later, gap)
         if self.topology.overlap(earlier.camera, later.camera):
             return gap <= self.settings.overlap_slack_s
         if gap < 0:
@@ -391,6 +421,17 @@ class IdentityResolver:
             low <= gap <= high
             for low, high in self.topology.transits(first.camera, second.camera)
         )
+
+    def _reappears(self, a: TrackSummary, b: TrackSummary, gap: float) -> bool:
+        """Whether, in one camera, the later of ``a`` and ``b`` may be the
+        earlier seen again: soon after, and where it was last seen."""
+        limit = self.settings.reappear_max_s
+        if limit is None or not 0 <= gap <= limit or not a.path or not b.path:
+            return False
+        first, second = sorted((a, b), key=lambda s: s.start)
+        _, x1, y1 = first.path[-1]
+        _, x2, y2 = second.path[0]
+        return math.hypot(x2 - x1, y2 - y1) <= self.settings.reappear_distance
 
     def conflicts(self, members: Iterable[TrackSummary], summary: TrackSummary) -> bool:
         """Whether ``summary`` cannot be the object of ``members``: same camera
@@ -443,6 +484,8 @@ class IdentityResolver:
         applies.
         """
         key = (a.camera, b.camera)
+        if a.camera == b.camera:
+            return None
         if key not in self._ground:
             self._ground[key] = self.topology.ground_map(*key)
         matrix = self._ground[key]

@@ -38,6 +38,9 @@ _NEW_TRACK_GATE = 9.4877
 
 _INFEASIBLE = 1e6
 
+_EDGE = 2
+"""Pixels from the picture's border within which a box counts as cut off."""
+
 
 class TrackerSettings(BaseModel):
     """How the per-camera tracker associates detections and keeps tracks.
@@ -426,11 +429,19 @@ def _associate(
 
 
 def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.ndarray]:
-    """Each detection's colour descriptor, by ``id()``, from its crop."""
+    """Each detection's colour descriptor, by ``id()``, from its crop.
+
+    A box at the picture's left or right edge is left out: its object is
+    coming in or going out, and the colours of the part in view are not the
+    whole object's. (Boxes cut at the top or bottom are kept: people close
+    to a camera are often cut there the whole time they are seen.)
+    """
     height, width = image.shape[:2]
     out: dict[int, np.ndarray] = {}
     for d in detections:
         x1, y1, x2, y2 = (round(v) for v in d.box)
+        if x1 <= _EDGE or x2 >= width - _EDGE:
+            continue
         x1, x2 = max(0, x1), min(width, x2)
         y1, y2 = max(0, y1), min(height, y2)
         if x2 - x1 < 4 or y2 - y1 < 8:
