@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from bench.results import write_section
 from watchfloor.config import parse_site
 from watchfloor.detection.factory import DARKNET_INPUT_SIZE
 from watchfloor.replay import DEFAULT_ORIGIN, AlertLog, find_video, replay_video
@@ -476,25 +477,6 @@ def results_section(report: Report) -> str:
         lines += ["No expected alert was missed and every alert matched.", ""]
     lines.append(interpretation(report.outcomes))
     return "\n".join(lines) + "\n"
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into the results file in place of its old version."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-            len(lines),
-        )
-        lines[start:end] = [*new, ""] if end < len(lines) else new
-    path.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:

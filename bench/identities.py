@@ -45,6 +45,7 @@ from typing import Any
 import av
 import numpy as np
 
+from bench.results import write_section
 from watchfloor.config import SiteConfig, parse_site
 from watchfloor.pipeline import FinishedTrack, TrackAppearanceCollector
 from watchfloor.replay import (
@@ -367,17 +368,35 @@ def report(views: dict[str, View], outcomes: list[Outcome]) -> str:
     return "\n".join(text) + "\n"
 
 
-def write_results(path: Path, section: str) -> None:
-    text = (
-        path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    )
-    if HEADING in text:
-        head, rest = text.split(HEADING, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+REAPPEAR_SWEEP: tuple[float | None, ...] = (None, 3.0, 5.0, 8.0)
+
+
+def reappear_sweep(views: dict[str, View], width: int) -> str:
+    """Pairwise scores of both sites as ``reappear_max_s`` varies (the rest
+    at the defaults): how much the default owes to this footage."""
+    lines = [
+        "Sensitivity to `identities.reappear_max_s` (a track seen again in its "
+        "own camera), the other settings at their defaults:",
+        "",
+        "| reappear_max_s | overlapping precision | overlapping recall "
+        "| linked precision | linked recall |",
+        "|---|---|---|---|---|",
+    ]
+    for value in REAPPEAR_SWEEP:
+        row = []
+        for overlapping, delay in ((True, 0.0), (False, DELAY_S)):
+            site = parse_site(site_text(overlapping, width))
+            settings = site.identities.model_copy(update={"reappear_max_s": value})
+            scores = resolve(
+                views, site.model_copy(update={"identities": settings}), delay
+            ).scores
+            row += [f"{scores.precision:.2f}", f"{scores.recall:.2f}"]
+        label = "off" if value is None else f"{value:g} s"
+        default = parse_site("").identities.reappear_max_s
+        if value == default:
+            label += " (default)"
+        lines.append(f"| {label} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -400,10 +419,10 @@ def main(argv: list[str] | None = None) -> int:
         resolve(views, parse_site(site_text(True, width)), 0.0),
         resolve(views, parse_site(site_text(False, width)), DELAY_S),
     ]
-    section = report(views, outcomes)
+    section = report(views, outcomes) + "\n" + reappear_sweep(views, width) + "\n"
     print(section)
     if args.results:
-        write_results(args.results, section)
+        write_section(args.results, section)
     return 0
 
 

@@ -71,6 +71,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bench.results import write_section
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 OUT_DIR = REPO_ROOT / "bench" / "out"
 RESULTS_FILE = REPO_ROOT / "bench" / "RESULTS.md"
@@ -1210,25 +1212,6 @@ def _revive(data: dict[str, Any]) -> dict[str, Any]:
     data = dict(data)
     data["per_camera"] = [CameraResult(**c) for c in data["per_camera"]]
     return data
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into the results file in place of its old version."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-            len(lines),
-        )
-        lines[start:end] = [*new, ""] if end < len(lines) else new
-    path.write_text("\n".join(lines) + "\n")
 
 
 def parent_main(args: argparse.Namespace) -> int:

@@ -74,6 +74,7 @@ import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from bench.results import write_section
 from watchfloor.config import IngestSettings, parse_site
 from watchfloor.demo import DEMO_SITE
 from watchfloor.rules.geometry import contains
@@ -652,25 +653,6 @@ def summary(results: Sequence[RunResult], fps: float) -> str:
             f"{IngestSettings().frame_queue}."
         )
     return text
-
-
-def write_section(path: Path, text: str) -> None:
-    """Put ``text`` into the results file in place of its old version."""
-    old = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = old.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    new = text.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-            len(lines),
-        )
-        lines[start:end] = [*new, ""] if end < len(lines) else new
-    path.write_text("\n".join(lines) + "\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,6 +51,7 @@ import av
 import cv2
 import numpy as np
 
+from bench.results import write_section
 from watchfloor.config import SiteConfig, parse_site
 from watchfloor.detection.factory import DARKNET_INPUT_SIZE, load_detector
 from watchfloor.replay import SequenceScores, evaluate_sequence
@@ -440,25 +441,6 @@ def load_report(path: Path) -> Report:
     raw = json.loads(path.read_text())
     runs = [Run(**{**r, "setup": Setup(**r["setup"])}) for r in raw.pop("runs", [])]
     return Report(**raw, runs=runs)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into the results file in place of its old version."""
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = text.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-            len(lines),
-        )
-        lines[start:end] = [*new, ""] if end < len(lines) else new
-    path.write_text("\n".join(lines) + "\n")
 
 
 def main() -> None:

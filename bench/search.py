@@ -58,6 +58,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.results import write_section
 from watchfloor.models import Base
 from watchfloor.models.database import Database
 from watchfloor.tracking.appearance import (
@@ -972,25 +973,6 @@ def reading(report: Report, kinds: list[str], names: list[str]) -> str:
         "driver's prepared statement got a generic plan three times slower for "
         "the second text query."
     )
-
-
-def write_section(path: Path, section: str) -> None:
-    """Put ``section`` into the results file in place of its old version."""
-    content = path.read_text() if path.exists() else "# Benchmark results\n"
-    lines = content.splitlines()
-    start = next((i for i, line in enumerate(lines) if line.strip() == SECTION), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")),
-            len(lines),
-        )
-        lines[start:end] = [*new, ""] if end < len(lines) else new
-    path.write_text("\n".join(lines) + "\n")
 
 
 def targets(args: argparse.Namespace) -> Iterator[Target]:
