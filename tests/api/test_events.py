@@ -331,6 +331,13 @@ def test_search_is_in_the_openapi_description(api: Api) -> None:
     assert {"/api/events", "/api/events/{event_id}/similar"} <= set(paths)
     body = paths["/api/search/similar"]["post"]["requestBody"]["content"]
     assert set(body) == {"image/jpeg", "image/png"}
+    scope = {"limit", "camera", "since", "until", "label"}
+    for path, method in (
+        ("/api/events/{event_id}/similar", "get"),
+        ("/api/search/similar", "post"),
+    ):
+        names = {p["name"] for p in paths[path][method]["parameters"]}
+        assert scope <= names, f"{method} {path}: {names}"
 
 
 def test_text_times_default_to_the_site_time_zone(api: Api, scene: Scene) -> None:

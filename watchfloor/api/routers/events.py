@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import cv2
 import numpy as np
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BeforeValidator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -290,16 +291,7 @@ _BY_PICTURE = (
 )
 
 
-@router.get(
-    "/api/events/{event_id}/similar",
-    response_model=SimilarPage,
-    responses=responses(404, 409),
-    description=_BY_EVENT,
-)
-def similar_to_event(
-    context: Context,
-    event_id: int,
-    limit: Annotated[int, _SIMILAR_LIMIT] = 20,
+def _similar_scope(
     camera: Annotated[
         list[str] | None, Query(description=f"Only these cameras'. {_ANY_OF}")
     ] = None,
@@ -312,6 +304,33 @@ def similar_to_event(
     label: Annotated[
         list[str] | None, Query(description=f"Object classes. {_ANY_OF}")
     ] = None,
+) -> TrackFilter:
+    """The tracks a similar search compares, from its query parameters."""
+    try:
+        return TrackFilter(
+            cameras=tuple(camera or ()),
+            since=since,
+            until=until,
+            labels=tuple(label or ()),
+        )
+    except SearchError as exc:
+        raise HTTPException(422, f"query parameters: {exc}") from exc
+
+
+SimilarScope = Annotated[TrackFilter, Depends(_similar_scope)]
+
+
+@router.get(
+    "/api/events/{event_id}/similar",
+    response_model=SimilarPage,
+    responses=responses(404, 409),
+    description=_BY_EVENT,
+)
+def similar_to_event(
+    context: Context,
+    event_id: int,
+    filters: SimilarScope,
+    limit: Annotated[int, _SIMILAR_LIMIT] = 20,
 ) -> SimilarPage:
     """Tracks that look most like this event's track, closest first."""
     with context.db.session() as session:
@@ -331,8 +350,9 @@ def similar_to_event(
             raise HTTPException(
                 409, f"the track of event {event_id} has a damaged descriptor: {exc}"
             ) from exc
-        filters = _track_filter(camera, since, until, label, exclude=track.id)
-        found = similar_tracks(session, descriptor, filters, limit)
+        found = similar_tracks(
+            session, descriptor, replace(filters, exclude=track.id), limit
+        )
         query = SimilarQueryOut(
             event_id=event_id,
             track_id=track.id,
@@ -368,19 +388,8 @@ _IMAGE_BODY: dict[str, Any] = {
 async def similar_to_picture(
     request: Request,
     context: Context,
+    filters: SimilarScope,
     limit: Annotated[int, _SIMILAR_LIMIT] = 20,
-    camera: Annotated[
-        list[str] | None, Query(description=f"Only these cameras'. {_ANY_OF}")
-    ] = None,
-    since: Annotated[
-        QueryTime | None, Query(description="Tracks first seen at or after.")
-    ] = None,
-    until: Annotated[
-        QueryTime | None, Query(description="Tracks first seen before.")
-    ] = None,
-    label: Annotated[
-        list[str] | None, Query(description=f"Object classes. {_ANY_OF}")
-    ] = None,
 ) -> SimilarPage:
     """Tracks that look most like a picture of a person (a crop), closest first."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip()
@@ -398,7 +407,6 @@ async def similar_to_picture(
             "(a crop of one person needs far less)",
         )
     crop = _decode_picture(body)
-    filters = _track_filter(camera, since, until, label)
     return await run_in_threadpool(_similar_to_crop, context, crop, filters, limit)
 
 
@@ -451,25 +459,6 @@ def _decode_picture(body: bytes) -> np.ndarray:
         size = (max(1, round(width * scale)), STORED_CROP_HEIGHT)
         image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
     return image
-
-
-def _track_filter(
-    camera: list[str] | None,
-    since: datetime | None,
-    until: datetime | None,
-    label: list[str] | None,
-    exclude: int | None = None,
-) -> TrackFilter:
-    try:
-        return TrackFilter(
-            cameras=tuple(camera or ()),
-            since=since,
-            until=until,
-            labels=tuple(label or ()),
-            exclude=exclude,
-        )
-    except SearchError as exc:
-        raise HTTPException(422, f"query parameters: {exc}") from exc
 
 
 def _similar_page(query: SimilarQueryOut, found: SimilarResults) -> SimilarPage:
