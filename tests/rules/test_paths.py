@@ -18,7 +18,8 @@ from watchfloor.models.database import Database
 from watchfloor.pipeline import FrameResult
 from watchfloor.rules.alerts import AlertRecorder
 from watchfloor.rules.geometry import contains
-from watchfloor.rules.paths import FootPath, path_json, path_rows
+from watchfloor.rules.paths import path_json, path_rows
+from watchfloor.tracking.paths import FootPath
 from watchfloor.tracking.tracker import TrackerUpdate
 
 

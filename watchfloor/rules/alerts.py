@@ -7,7 +7,7 @@ and the crop), places a hold on the footage and publishes the alert; when the
 episode ends it records the end and asks the :class:`ClipCutter` for a clip
 from ``pre_roll_s`` before the start to ``post_roll_s`` after the end, which is
 cut once that footage has been recorded. Each alert of a track also keeps the
-track's path (see :mod:`watchfloor.rules.paths`), from the track's first frame,
+track's path (see :mod:`watchfloor.tracking.paths`), from the track's first frame,
 stored as the episode goes on and once more at its end.
 """
 
@@ -35,8 +35,9 @@ from watchfloor.models import Alert, ClipState, Hold, Segment
 from watchfloor.models.database import Database
 from watchfloor.pipeline import FrameResult
 from watchfloor.rules.evaluator import AlertSignal, RuleEvaluator, RuleSet
-from watchfloor.rules.paths import FootPath, path_json
+from watchfloor.rules.paths import path_json
 from watchfloor.rules.payloads import alert_payload
+from watchfloor.tracking.paths import FootPath
 
 log = logging.getLogger(__name__)
 

@@ -1,73 +1,12 @@
-"""Where an alerted track's feet went: a thinned, capped path kept with its alert."""
+"""An alerted track's path as its alert stores it (the path itself is a
+:class:`~watchfloor.tracking.paths.FootPath`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from datetime import datetime
 
-PATH_EVERY_S = 0.25
-"""Least seconds between two kept points of a path: four points a second
-draw a walk smoothly and keep a minute of it small."""
-
-PATH_MAX_POINTS = 600
-"""Most points a path keeps. A longer path keeps every other point and
-doubles its spacing, so it still runs from the track's first frame to its
-latest, only coarser."""
-
-PathPoint = tuple[float, float, float]
-"""``(seconds, x, y)``: the time, and the feet in normalised picture coordinates."""
-
-
-@dataclass
-class FootPath:
-    """The feet (bottom centre of the box) of one track, frame after frame.
-
-    Points closer in time than the spacing are not kept, except the latest,
-    which is always the path's last point.
-
-    Example:
-        >>> path = FootPath()
-        >>> for step in range(5):
-        ...     path.add(100.0 + step * 0.1, 0.1 * step, 0.5)
-        >>> [round(t, 1) for t, _, _ in path.points()]
-        [100.0, 100.3, 100.4]
-    """
-
-    every_s: float = PATH_EVERY_S
-    max_points: int = PATH_MAX_POINTS
-    _kept: list[PathPoint] = field(default_factory=list)
-    _latest: PathPoint | None = None
-
-    def add(self, time_s: float, x: float, y: float) -> None:
-        """Take the feet at ``(x, y)`` at POSIX time ``time_s`` (in time order)."""
-        point = (time_s, min(max(x, 0.0), 1.0), min(max(y, 0.0), 1.0))
-        self._latest = point
-        if self._kept and time_s - self._kept[-1][0] < self.every_s:
-            return
-        self._kept.append(point)
-        if len(self._kept) >= self.max_points:
-            self._kept = self._kept[::2]
-            self.every_s *= 2
-
-    def add_box(
-        self,
-        time_s: float,
-        box: tuple[float, float, float, float],
-        size: tuple[int, int],
-    ) -> None:
-        """Take a box ``(x1, y1, x2, y2)`` in pixels of a ``(width, height)`` frame."""
-        x1, _, x2, y2 = box
-        width, height = size
-        self.add(time_s, (x1 + x2) * 0.5 / width, y2 / height)
-
-    def points(self) -> list[PathPoint]:
-        """The kept points in time order, ending with the latest one taken."""
-        if self._latest is None:
-            return []
-        if self._kept[-1] is self._latest:
-            return list(self._kept)
-        return [*self._kept, self._latest]
+from watchfloor.tracking.paths import PathPoint
 
 
 def path_json(points: list[PathPoint], start: datetime) -> str:

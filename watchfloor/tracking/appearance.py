@@ -35,6 +35,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from watchfloor.tracking.paths import FootPath, PathPoint
+
 COLOURS = (
     "black",
     "white",
@@ -62,8 +64,6 @@ MAX_CROPS = 8
 SAMPLE_EVERY_S = 0.5
 MIN_CROP_HEIGHT = 24
 """Crops smaller than this many pixels carry too little colour to describe."""
-PATH_EVERY_S = 0.2
-"""Seconds between two kept points of a track's path."""
 STORED_CROP_HEIGHT = 96
 """Kept crops are shrunk to at most this height: enough for the histograms."""
 
@@ -318,24 +318,32 @@ class TrackMotion:
     """Where a track's feet went and how tall it was, for its attributes.
 
     Positions and heights are shares of the picture's width and height. The
-    path keeps the feet at most :data:`PATH_EVERY_S` apart (with their POSIX
-    time), enough to map them onto another camera's floor.
+    feet are a :class:`~watchfloor.tracking.paths.FootPath` (thinned, capped,
+    with POSIX times), enough to map them onto another camera's floor; a
+    height is kept with each kept point.
     """
 
-    path: list[tuple[float, float, float]] = field(default_factory=list)
-    last: tuple[float, float] | None = None
+    feet: FootPath = field(default_factory=FootPath)
     heights: list[float] = field(default_factory=list)
 
     def add(self, box: Box, width: int, height: int, time_s: float) -> None:
-        foot = ((box[0] + box[2]) / 2 / width, box[3] / height)
-        if not self.path or time_s - self.path[-1][0] >= PATH_EVERY_S:
-            self.path.append((time_s, *foot))
-        self.last = foot
-        self.heights.append((box[3] - box[1]) / height)
+        if self.feet.add_box(time_s, box, (width, height)):
+            self.heights.append((box[3] - box[1]) / height)
+
+    @property
+    def path(self) -> list[PathPoint]:
+        """The feet's kept points, ``(POSIX seconds, x, y)``, in time order."""
+        return self.feet.points()
 
     @property
     def first(self) -> tuple[float, float] | None:
-        return (self.path[0][1], self.path[0][2]) if self.path else None
+        path = self.path
+        return (path[0][1], path[0][2]) if path else None
+
+    @property
+    def last(self) -> tuple[float, float] | None:
+        path = self.path
+        return (path[-1][1], path[-1][2]) if path else None
 
     def direction(self, min_travel: float = 0.05) -> str | None:
         """The main direction of travel (:data:`DIRECTIONS`); ``None`` if unseen."""
