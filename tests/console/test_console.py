@@ -4,7 +4,10 @@ The end-to-end test's PETS 2009 piece (a person walks onto the lawn near its
 end) is served as camera "plaza" by the camera simulator; ``watchfloor run``
 serves the engine, the API and the console in a process of its own, as an
 operator starts it. One Chromium tab stays open on the console for the whole
-module, so the alert has to arrive in it over the WebSocket, not by a reload.
+module; each test opens the page it needs itself (``open_live``, ``_open``), so
+any one passes alone and in any order. The feed's test waits for an alert
+raised after the live page was opened: it has to arrive over the WebSocket,
+not by a reload.
 
 Set ``WATCHFLOOR_CONSOLE_SCREENSHOTS`` to a folder to have the live page (with
 its alert), the page of an alert of a drawn zone (with its track's path), the
@@ -20,7 +23,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -28,7 +31,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from tests.conftest import SimulatorProcess, free_port
 from tests.e2e_helpers import make_video_piece, wait_for
@@ -38,6 +41,7 @@ from watchfloor.rules.geometry import contains
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
 CAMERA = "plaza"
+LAWN_RULE = "keep-off-the-grass"  # the site file's rule
 PIECE = (400, 525)  # video frames: the person steps onto the lawn at 506
 PICTURE_SIZE = (768, 576)
 OPERATOR = "console-test"
@@ -130,19 +134,70 @@ def _screenshot(page: Page, name: str) -> None:
         page.screenshot(path=str(Path(folder) / name), type="jpeg", quality=80)
 
 
-def _first_alert(console: Console) -> dict[str, Any]:
-    items = console.get("/api/alerts", camera=CAMERA)["items"]
-    assert items, "no alert"
-    return min(items, key=lambda a: a["id"])  # type: ignore[no-any-return]
+def _open(console: Console, page: Page, route: str) -> None:
+    """A page of the console afresh, by its route ("live", "zones", "alerts/3").
+
+    Another page's address is a hash change (the tab is not reloaded); the
+    page it already shows is reloaded.
+    """
+    url = f"{console.base}/#/{route}"
+    if page.url == url:
+        page.reload()
+    else:
+        page.goto(url)
+
+
+def open_live(console: Console, page: Page) -> Locator:
+    """The live page afresh, connected, as the test's operator; its camera's view."""
+    _open(console, page, "live")
+    # Once live, the console has read the operator's name it keeps: ours stays.
+    expect(page.locator("#connection")).to_have_text("live")
+    page.fill("#operator", OPERATOR)
+    page.dispatch_event("#operator", "change")
+    return page.locator(f'img[data-live="{CAMERA}"]')
+
+
+def _lawn_alert(
+    console: Console, test: Callable[[dict[str, Any]], bool], limit_s: float
+) -> dict[str, Any]:
+    """The first alert of the lawn's rule that passes ``test``, once there is one."""
+    found: list[dict[str, Any]] = []
+
+    def seen() -> bool:
+        items = console.get("/api/alerts", camera=CAMERA, rule=LAWN_RULE)["items"]
+        found[:] = sorted((a for a in items if test(a)), key=lambda a: a["id"])
+        return bool(found)
+
+    assert wait_for(seen, limit_s, 0.5), console.get("/api/alerts", camera=CAMERA)
+    return found[0]
+
+
+def _escalatable_with_clip(alert: dict[str, Any]) -> bool:
+    return alert["status"] in ("new", "acknowledged") and alert["clip_state"] == "ready"
+
+
+def _an_incident(console: Console) -> dict[str, Any]:
+    """An incident with an alert and its clip: one made before, or one made now."""
+    incidents = console.get("/api/incidents")["items"]
+    if not incidents:
+        alert = _lawn_alert(
+            console, _escalatable_with_clip, ALERT_LIMIT_S + CLIP_LIMIT_S
+        )
+        response = httpx.post(
+            f"{console.base}/api/alerts/{alert['id']}/escalate",
+            json={"severity": "high", "by": OPERATOR},
+            timeout=10,
+        )
+        assert response.status_code in (200, 201), response.text
+        incidents = console.get("/api/incidents")["items"]
+    assert incidents, "the escalation made no incident"
+    return incidents[0]  # type: ignore[no-any-return]
 
 
 def test_live_page_shows_the_camera_playing_and_its_status(
     console: Console, page: Page
 ) -> None:
-    page.goto(f"{console.base}/")
-    page.fill("#operator", OPERATOR)
-    page.dispatch_event("#operator", "change")
-    view = page.locator(f'img[data-live="{CAMERA}"]')
+    view = open_live(console, page)
     expect(view).to_have_attribute(
         "alt", f"Live view of camera {CAMERA}, with tracked objects and zones"
     )
@@ -154,23 +209,28 @@ def test_live_page_shows_the_camera_playing_and_its_status(
         "online since"
     )
     expect(page.locator("#connection")).to_have_text("live")
-    # Marks this document: a reload before the next test would lose it.
-    page.evaluate("window.sameDocument = true")
 
 
 def test_the_alert_appears_in_the_feed_without_a_reload(
     console: Console, page: Page
 ) -> None:
-    item = page.locator("li.alert-item").first
+    open_live(console, page)
+    # Marks this document: a reload would lose it.
+    page.evaluate("window.sameDocument = true")
+    # The alerts raised before the page was live: the one to wait for is newer.
+    before = [
+        a["id"] for a in console.get("/api/alerts", camera=CAMERA, limit=500)["items"]
+    ]
+    newer = "".join(f':not([data-alert="{i}"])' for i in before)
+    item = page.locator(f"li.alert-item{newer}", has_text=LAWN_RULE).first
     expect(item).to_be_visible(timeout=ALERT_LIMIT_S * 1000)
     assert page.evaluate("window.sameDocument") is True
-    alert = _first_alert(console)
-    expect(item).to_have_attribute("data-alert", str(alert["id"]))
-    expect(item).to_contain_text("keep-off-the-grass")
+    alert = console.get(f"/api/alerts/{item.get_attribute('data-alert')}")
+    expect(item).to_contain_text(LAWN_RULE)
     expect(item).to_contain_text(CAMERA)
     snapshot = item.locator("img")
     expect(snapshot).to_have_attribute(
-        "alt", f"Snapshot of Alert {alert['id']}: keep-off-the-grass on {CAMERA}"
+        "alt", f"Snapshot of Alert {alert['id']}: {LAWN_RULE} on {CAMERA}"
     )
     assert wait_for(lambda: snapshot.evaluate("img => img.naturalWidth") > 0, 10)
     _screenshot(page, "console-live.jpg")
@@ -179,7 +239,8 @@ def test_the_alert_appears_in_the_feed_without_a_reload(
 def test_acknowledging_with_the_keyboard_changes_the_alert(
     console: Console, page: Page
 ) -> None:
-    alert = _first_alert(console)
+    alert = _lawn_alert(console, lambda a: a["status"] == "new", ALERT_LIMIT_S)
+    open_live(console, page)
     page.locator(f'li[data-alert="{alert["id"]}"] button.pick').click()
     expect(page.locator(f'li[data-alert="{alert["id"]}"]')).to_have_attribute(
         "aria-selected", "true"
@@ -194,24 +255,17 @@ def test_acknowledging_with_the_keyboard_changes_the_alert(
     expect(page.locator(f'li[data-alert="{alert["id"]}"] .badge')).to_have_text(
         "acknowledged"
     )
-    assert page.evaluate("window.sameDocument") is True
 
 
 def test_the_alert_page_plays_the_clip(console: Console, page: Page) -> None:
-    alert = _first_alert(console)
-
-    def clip_ready() -> bool:
-        return console.get(f"/api/alerts/{alert['id']}")["clip_state"] == "ready"
-
-    assert wait_for(clip_ready, CLIP_LIMIT_S, 0.5), console.get(
-        f"/api/alerts/{alert['id']}"
-    )
+    alert = _lawn_alert(console, _escalatable_with_clip, ALERT_LIMIT_S + CLIP_LIMIT_S)
+    open_live(console, page)
     page.locator(f'li[data-alert="{alert["id"]}"] a.open').click()
     video = page.locator("video")
     expect(video).to_be_visible()
     expect(page.locator("main img")).to_have_attribute(
         "alt",
-        f"Snapshot of Alert {alert['id']}: keep-off-the-grass on {CAMERA}: "
+        f"Snapshot of Alert {alert['id']}: {LAWN_RULE} on {CAMERA}: "
         "the frame with the object's box and the zone",
     )
     video.evaluate("v => { v.muted = true; return v.play(); }")
@@ -256,26 +310,23 @@ def _shows_the_path(page: Page, alert: dict[str, Any]) -> None:
 def test_the_incident_page_shows_the_escalated_alert(
     console: Console, page: Page
 ) -> None:
-    incidents = console.get("/api/incidents")["items"]
-    assert incidents, "the escalation made no incident"
-    page.goto(f"{console.base}/#/incidents")
-    page.get_by_role("link", name=f"#{incidents[0]['id']}").click()
-    expect(page.locator("h1")).to_contain_text(f"Incident #{incidents[0]['id']}")
+    incident = _an_incident(console)
+    _open(console, page, "incidents")
+    page.get_by_role("link", name=f"#{incident['id']}").click()
+    expect(page.locator("h1")).to_contain_text(f"Incident #{incident['id']}")
     expect(page.get_by_role("button", name="→ contained")).to_be_visible()
     expect(page.locator("main video")).to_have_count(1)
     page.fill("#note-text", "guard sent")
     page.get_by_role("button", name="Add note").click()
     expect(page.locator("main")).to_contain_text("guard sent")
-    incident = console.get(f"/api/incidents/{incidents[0]['id']}")
-    assert [n["text"] for n in incident["notes"]] == ["guard sent"]
+    notes = console.get(f"/api/incidents/{incident['id']}")["notes"]
+    assert [n["text"] for n in notes] == ["guard sent"]
 
 
 def test_the_zone_editor_refuses_a_bad_polygon_and_saves_a_good_one(
     console: Console, page: Page
 ) -> None:
-    page.goto(f"{console.base}/#/zones")
-    picture = page.locator("#zone-frame")
-    assert wait_for(lambda: picture.evaluate("img => img.naturalWidth") > 0, 10)
+    _open_zones(console, page)
     overlay = page.locator(".editor svg")
     page.fill("#zone-name", "gate-path")
     for x, y in [(100, 100), (300, 100)]:
@@ -289,13 +340,14 @@ def test_the_zone_editor_refuses_a_bad_polygon_and_saves_a_good_one(
     expect(page.locator("#zone-message")).to_contain_text("Zone gate-path saved")
     saved = {z["name"]: z for z in console.get("/api/zones")}
     assert len(saved["gate-path"]["definition"]["polygon"]) == 3
-    expect(page.locator(".editor polygon.saved")).to_have_count(2)  # lawn, path
+    saved_zone = '.editor polygon.saved[data-zone="{}"]'.format
+    expect(page.locator(saved_zone("gate-path"))).to_have_count(1)
+    expect(page.locator(saved_zone("lawn"))).to_have_count(1)
 
 
 def _open_zones(console: Console, page: Page) -> None:
-    """The zones page afresh (a hash change, so the tab is not reloaded)."""
-    page.goto(f"{console.base}/#/live")
-    page.goto(f"{console.base}/#/zones")
+    """The zones page afresh, once its camera's frame is shown."""
+    _open(console, page, "zones")
     picture = page.locator("#zone-frame")
     assert wait_for(lambda: picture.evaluate("img => img.naturalWidth") > 0, 10)
 
@@ -397,15 +449,24 @@ def _post(console: Console, path: str, body: dict[str, Any]) -> None:
 WALL = [[0.05, 0.02], [0.25, 0.02], [0.25, 0.12], [0.05, 0.12]]
 
 
+def _wall_and_its_rule(console: Console) -> None:
+    """The zone "wall" and its rule "wall-watch", made unless they are there."""
+    if "wall" not in [z["name"] for z in console.get("/api/zones")]:
+        _post(
+            console, "/api/zones", {"name": "wall", "camera": CAMERA, "polygon": WALL}
+        )
+    if "wall-watch" not in [r["name"] for r in console.get("/api/rules")]:
+        _post(
+            console,
+            "/api/rules",
+            {"name": "wall-watch", "kind": "restricted_area", "zone": "wall"},
+        )
+
+
 def test_a_saved_zone_and_its_rule_are_edited_and_saved_with_put(
     console: Console, page: Page
 ) -> None:
-    _post(console, "/api/zones", {"name": "wall", "camera": CAMERA, "polygon": WALL})
-    _post(
-        console,
-        "/api/rules",
-        {"name": "wall-watch", "kind": "restricted_area", "zone": "wall"},
-    )
+    _wall_and_its_rule(console)
     _open_zones(console, page)
     item = page.locator('[data-shape="zone:wall"]')
     expect(item).to_contain_text("rules: wall-watch")
@@ -464,6 +525,7 @@ def test_a_saved_zone_and_its_rule_are_edited_and_saved_with_put(
 def test_a_zone_and_its_rule_are_deleted_after_a_confirmation(
     console: Console, page: Page
 ) -> None:
+    _wall_and_its_rule(console)
     _open_zones(console, page)
     item = page.locator('[data-shape="zone:wall"]')
     dialog = page.locator("#confirm-dialog")
@@ -547,7 +609,7 @@ def test_a_search_for_the_person_shows_snapshots_and_plays_the_footage(
     console: Console, page: Page
 ) -> None:
     event = _played_event(console)
-    page.goto(f"{console.base}/#/search")
+    _open(console, page, "search")
     page.fill("#search-q", "person")
     page.get_by_role("button", name="Search", exact=True).click()
     result = page.locator(f'li.result[data-event="{event["id"]}"]')
@@ -571,7 +633,7 @@ def test_filters_by_camera_and_label_find_the_person_s_events(
     console: Console, page: Page
 ) -> None:
     event = _played_event(console)
-    page.goto(f"{console.base}/#/search")
+    _open(console, page, "search")
     expect(page.locator(f'#search-camera option[value="{CAMERA}"]')).to_have_count(1)
     page.select_option("#search-camera", CAMERA)
     page.fill("#search-label", "person")
@@ -608,7 +670,7 @@ def test_an_identity_s_journey_shows_its_appearances_and_plays_them(
 ) -> None:
     event = _played_event(console, with_identity=True)
     journey = console.get(f"/api/identities/{event['identity_id']}/journey")
-    page.goto(f"{console.base}/#/search")
+    _open(console, page, "search")
     page.fill("#search-q", "person")
     page.get_by_role("button", name="Search", exact=True).click()
     page.locator(f'li.result[data-event="{event["id"]}"] button[data-journey]').click()
@@ -646,9 +708,7 @@ def _entered_after(
 def test_a_zone_drawn_with_clicks_and_its_rule_raise_the_next_alert(
     console: Console, page: Page
 ) -> None:
-    page.goto(f"{console.base}/#/zones")
-    picture = page.locator("#zone-frame")
-    assert wait_for(lambda: picture.evaluate("img => img.naturalWidth") > 0, 10)
+    _open_zones(console, page)
     overlay = page.locator(".editor svg")
     overlay.scroll_into_view_if_needed()
     box = overlay.bounding_box()
@@ -697,6 +757,251 @@ def test_a_zone_drawn_with_clicks_and_its_rule_raise_the_next_alert(
             return console.get(url)["clip_state"] == "ready"
 
         assert wait_for(clip_ready, CLIP_LIMIT_S, 0.5), console.get(url)
-    page.goto(f"{console.base}/#{url.removeprefix('/api')}")
+    _open(console, page, url.removeprefix("/api/"))
     _shows_the_path(page, console.get(url))
     _screenshot(page, "console-alert.jpg")
+
+
+# ---- accessibility ---------------------------------------------------------------
+
+# What the page's DOM says a user agent and its users cannot use: pictures
+# without a text, controls without a name, things that take focus or clicks
+# without being controls.
+AUDIT = """() => {
+  const problems = [];
+  const show = (node) => node.outerHTML.slice(0, 160);
+  const text = (id) => document.getElementById(id)?.textContent.trim() || "";
+  const named = (node) => Boolean(
+    (node.getAttribute("aria-label") || "").trim()
+    || (node.getAttribute("aria-labelledby") || "").split(/\\s+/).map(text).join("")
+    || [...(node.labels || [])].some((label) => label.textContent.trim()));
+  for (const img of document.querySelectorAll("img")) {
+    if (!(img.getAttribute("alt") || "").trim()) {
+      problems.push(`picture without alt: ${show(img)}`);
+    }
+  }
+  const fields = "input:not([type=hidden]), select, textarea";
+  for (const field of document.querySelectorAll(fields)) {
+    if (!named(field)) problems.push(`form control without a name: ${show(field)}`);
+  }
+  for (const control of document.querySelectorAll("button, a[href]")) {
+    const alts = [...control.querySelectorAll("img")].map((i) => i.alt).join("");
+    if (!control.textContent.trim() && !alts && !named(control)) {
+      problems.push(`control without a name: ${show(control)}`);
+    }
+  }
+  const controls = "a[href], button, input, select, textarea, summary, "
+    + "video[controls], audio[controls]";
+  for (const node of document.querySelectorAll("[onclick], [tabindex]")) {
+    if (node.matches(controls)) continue;
+    if (node.hasAttribute("onclick")) {
+      problems.push(`clickable, not a control: ${show(node)}`);
+    }
+    if (node.tabIndex >= 0 && !node.hasAttribute("role")) {
+      problems.push(`focusable without a role: ${show(node)}`);
+    }
+  }
+  return problems;
+}"""
+
+# Listeners that make an element work as a control.
+CONTROL_EVENTS = {"click", "dblclick", "mousedown", "mouseup", "keydown", "keyup"}
+CONTROL_EVENTS |= {"keypress", "pointerdown", "pointerup", "touchstart", "touchend"}
+CONTROLS = {"BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY", "#document"}
+
+
+def _listening_non_controls(page: Page) -> list[str]:
+    """Elements with a click, key or pointer listener that are not controls.
+
+    The DevTools protocol lists the page's listeners as the browser holds them.
+    The zone editor's picture is drawn on with a pointer (an SVG surface, with
+    its corners' handles): the form's fields and buttons are its controls.
+    """
+    session = page.context.new_cdp_session(page)
+    try:
+        session.send("DOM.getDocument", {"depth": 0})
+        document = session.send("Runtime.evaluate", {"expression": "document"})
+        listeners = session.send(
+            "DOMDebugger.getEventListeners",
+            {"objectId": document["result"]["objectId"], "depth": -1, "pierce": True},
+        )["listeners"]
+        found = []
+        for listener in listeners:
+            if listener["type"] not in CONTROL_EVENTS:
+                continue
+            node = session.send(
+                "DOM.describeNode", {"backendNodeId": listener["backendNodeId"]}
+            )["node"]
+            name = node["nodeName"]
+            attributes = node.get("attributes", [])
+            pairs = dict(zip(attributes[::2], attributes[1::2], strict=True))
+            if name in CONTROLS or (name == "A" and "href" in pairs):
+                continue
+            if name.islower():  # SVG: the drawing surface
+                continue
+            found.append(f"{listener['type']} on <{name.lower()} {pairs}>")
+        return found
+    finally:
+        session.detach()
+
+
+def _focus_rings(page: Page, stops: int = 30) -> list[str]:
+    """Tab through the page's first stops; those whose focus shows no ring.
+
+    Returns the problems; where the page's content has buttons, one of them
+    must be among the stops.
+    """
+    page.locator("main").focus()
+    problems = []
+    seen_button = page.locator("main button:visible").count() == 0
+    for _ in range(stops):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            """() => {
+              const node = document.activeElement;
+              if (!node || node === document.body) return null;
+              const style = getComputedStyle(node);
+              const outline = style.outlineStyle !== "none"
+                && parseFloat(style.outlineWidth) > 0;
+              const ring = outline || style.boxShadow !== "none";
+              return { tag: node.tagName, ring, html: node.outerHTML.slice(0, 120) };
+            }"""
+        )
+        if focused is None:
+            break
+        seen_button = seen_button or focused["tag"] == "BUTTON"
+        if not focused["ring"]:
+            problems.append(f"focus not visible: {focused['html']}")
+    if not seen_button:
+        problems.append(f"none of its buttons within the first {stops} tab stops")
+    return problems
+
+
+def _audit(page: Page, where: str) -> list[str]:
+    problems = page.evaluate(AUDIT) + _listening_non_controls(page)
+    problems += _focus_rings(page)
+    return [f"{where}: {problem}" for problem in problems]
+
+
+def test_every_page_names_its_pictures_and_controls_and_shows_focus(
+    console: Console, page: Page
+) -> None:
+    alert = _lawn_alert(console, lambda a: True, ALERT_LIMIT_S)
+    incident = _an_incident(console)
+    problems = []
+
+    open_live(console, page)
+    expect(page.locator(f'li[data-alert="{alert["id"]}"]')).to_be_visible()
+    expect(page.locator(f'img[data-live="{CAMERA}"]')).to_be_visible()
+    problems += _audit(page, "live")
+
+    _open(console, page, f"alerts/{alert['id']}")
+    expect(page.locator("h1")).to_contain_text(f"Alert {alert['id']}")
+    problems += _audit(page, "alert")
+
+    _open(console, page, "incidents")
+    expect(page.get_by_role("link", name=f"#{incident['id']}")).to_be_visible()
+    problems += _audit(page, "incidents")
+
+    _open(console, page, f"incidents/{incident['id']}")
+    expect(page.locator("h1")).to_contain_text(f"Incident #{incident['id']}")
+    problems += _audit(page, "incident")
+
+    _open_zones(console, page)
+    expect(page.locator('[data-shape="zone:lawn"]')).to_be_visible()
+    problems += _audit(page, "zones")
+
+    _open(console, page, "search")
+    page.fill("#search-q", "person")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("li.result").first).to_be_visible(
+        timeout=FOOTAGE_LIMIT_S * 1000
+    )
+    journey = page.locator("li.result button[data-journey]")
+    if journey.count():
+        journey.first.click()
+        expect(page.locator("ol.journey li.stop").first).to_be_visible()
+    problems += _audit(page, "search")
+    assert not problems, "\n".join(problems)
+
+
+# ---- screen sizes ----------------------------------------------------------------
+
+WALL_DISPLAY = {"width": 2560, "height": 1440}
+LAPTOP = {"width": 1366, "height": 768}
+
+# The page's widths, where its camera tile and alert feed are, and the
+# smallest text that is on the screen.
+LAYOUT = """() => {
+  const box = (selector) => document.querySelector(selector)?.getBoundingClientRect()
+    .toJSON();
+  const sizes = [];
+  for (const node of document.querySelectorAll("body *")) {
+    const text = [...node.childNodes]
+      .some((c) => c.nodeType === Node.TEXT_NODE && c.textContent.trim());
+    const rect = node.getBoundingClientRect();
+    const onScreen = rect.width > 0 && rect.height > 0 && rect.right > 0
+      && rect.bottom > 0 && rect.left < innerWidth && rect.top < innerHeight;
+    const size = parseFloat(getComputedStyle(node).fontSize);
+    if (text && onScreen) sizes.push([size, node.outerHTML.slice(0, 80)]);
+  }
+  sizes.sort((a, b) => a[0] - b[0]);
+  return {
+    scrollWidth: document.scrollingElement.scrollWidth, innerWidth, innerHeight,
+    tile: box("figure.tile"), feed: box("section.feed"),
+    body: parseFloat(getComputedStyle(document.body).fontSize), smallest: sizes[0],
+  };
+}"""
+
+
+def _on_screen(rect: dict[str, float] | None, layout: dict[str, Any]) -> bool:
+    return (
+        rect is not None
+        and rect["width"] > 0
+        and rect["height"] > 0
+        and rect["left"] < layout["innerWidth"]
+        and rect["top"] < layout["innerHeight"]
+        and rect["right"] > 0
+        and rect["bottom"] > 0
+    )
+
+
+def _live_layout(console: Console, page: Page) -> dict[str, Any]:
+    view = open_live(console, page)
+    expect(view).to_be_visible()
+    expect(page.locator("li.alert-item").first).to_be_visible(
+        timeout=ALERT_LIMIT_S * 1000
+    )
+    layout: dict[str, Any] = page.evaluate(LAYOUT)
+    assert layout["scrollWidth"] <= layout["innerWidth"], layout
+    assert _on_screen(layout["tile"], layout), layout
+    assert _on_screen(layout["feed"], layout), layout
+    return layout
+
+
+def test_the_live_page_fits_a_laptop_and_a_wall_display(
+    console: Console, page: Page, tmp_path: Path
+) -> None:
+    try:
+        page.set_viewport_size(LAPTOP)
+        laptop = _live_layout(console, page)
+        assert laptop["smallest"][0] >= 14, laptop
+        for route in ("zones", "search"):
+            _open(console, page, route)
+            expect(page.locator("h1")).to_be_visible()
+            if route == "zones":
+                expect(page.locator('[data-shape="zone:lawn"]')).to_be_visible()
+            else:
+                expect(page.locator("#search-summary")).not_to_be_empty()
+            width = page.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+            assert width[0] <= width[1], (route, width)
+
+        page.set_viewport_size(WALL_DISPLAY)
+        wall = _live_layout(console, page)
+        assert wall["body"] > laptop["body"], (wall, laptop)
+        assert wall["smallest"][0] > laptop["smallest"][0], (wall, laptop)
+        shot = tmp_path / "console-live-2560x1440.png"
+        page.screenshot(path=str(shot))
+        print(f"screenshot of the wall display's live page: {shot}")
+    finally:
+        page.set_viewport_size(LAPTOP)

@@ -541,7 +541,7 @@ async function incidentPage(id) {
   const entries = Array.isArray(timeline) ? timeline : timeline.items || timeline.entries || [];
   const at = INCIDENT_STEPS.indexOf(incident.status);
   const next = incident.status === "closed" ? ["triage"] : INCIDENT_STEPS.slice(at + 1);
-  const reason = h("input", { id: "move-reason", placeholder: "reason, when skipping steps", size: 30 });
+  const reason = h("input", { id: "move-reason", "aria-label": "Reason (when skipping steps)", placeholder: "reason, when skipping steps", size: 30 });
   const moves = next.map((to, i) => h("button", {
     type: "button",
     class: i === 0 ? "primary" : null,
