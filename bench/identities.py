@@ -340,8 +340,14 @@ def report(views: dict[str, View], outcomes: list[Outcome]) -> str:
         f"max_distance_on_ground {settings.max_distance_on_ground}, "
         f"ground_tolerance {settings.ground_tolerance}, "
         f"margin {settings.margin}, overlap_slack_s {settings.overlap_slack_s}, "
-        f"resolve_every_s {settings.resolve_every_s}); detector and tracker "
-        f"defaults, every frame at the sequences' capture rates. Replays: {replays}.",
+        f"resolve_every_s {settings.resolve_every_s}, reappear_max_s "
+        f"{settings.reappear_max_s}, reappear_distance "
+        f"{settings.reappear_distance}); detector and tracker "
+        f"defaults, every frame at the sequences' capture rates. Replays: {replays}. "
+        "The two views are encoded afresh on each run, and x264's output is "
+        "not the same from one run to the next (even on one thread): the "
+        "detector's boxes differ a little, and with them the tracks, so the "
+        "counts below move by a few pairs between runs.",
         "",
         table(outcomes),
         "",
