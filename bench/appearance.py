@@ -62,6 +62,7 @@ import cv2
 import numpy as np
 
 from bench.identities import LEFT, RIGHT, strip, view_truth
+from bench.results import write_section
 from watchfloor.detection.catalogue import load_files, pull
 from watchfloor.replay import find_video
 from watchfloor.tracking.appearance import (
@@ -731,20 +732,6 @@ def interpretation(results: list[Result]) -> str:
     )
 
 
-def write_results(path: Path, section: str) -> None:
-    """Replace this script's section of ``path`` (read right before)."""
-    text = (
-        path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    )
-    if HEADING in text:
-        head, rest = text.split(HEADING, 1)
-        tail = rest.split("\n## ", 1)
-        text = head + section + ("\n## " + tail[1] if len(tail) > 1 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     default = os.environ.get(
@@ -777,7 +764,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(results, settings, time.monotonic() - started)
     print(section)
     if args.results:
-        write_results(args.results, section)
+        write_section(args.results, section)
     return 0
 
 
