@@ -561,6 +561,134 @@ def test_a_zone_and_its_rule_are_deleted_after_a_confirmation(
     expect(page.locator('.editor polygon.saved[data-zone="lawn"]')).to_have_count(1)
 
 
+# Beside the wall, where nobody walks either: its rules raise nothing.
+SHED = [[0.7, 0.02], [0.9, 0.02], [0.9, 0.12], [0.7, 0.12]]
+
+
+def _rules_of(console: Console, zone: str) -> dict[str, dict[str, Any]]:
+    rules = console.get("/api/rules")
+    return {
+        r["name"]: r["definition"]
+        for r in rules
+        if r["definition"] and r["definition"].get("zone") == zone
+    }
+
+
+def _shed_with_one_rule(console: Console) -> None:
+    """The zone "shed" afresh, with its one rule "shed-watch"."""
+    for rule in _rules_of(console, "shed"):
+        httpx.delete(f"{console.base}/api/rules/{rule}", timeout=10)
+    httpx.delete(f"{console.base}/api/zones/shed", timeout=10)
+    _post(console, "/api/zones", {"name": "shed", "camera": CAMERA, "polygon": SHED})
+    _post(
+        console,
+        "/api/rules",
+        {"name": "shed-watch", "kind": "restricted_area", "zone": "shed"},
+    )
+
+
+def test_a_zone_s_second_rule_is_added_edited_and_removed_from_its_list(
+    console: Console, page: Page
+) -> None:
+    _shed_with_one_rule(console)
+    first = console.get("/api/rules/shed-watch")["definition"]
+    _open_zones(console, page)
+    rules = page.locator("#rule-list li[data-rule]")
+    rule_message = page.locator("#rule-message")
+    expect(page.locator("#shape-rules")).to_be_hidden()
+
+    def edit_shed() -> None:
+        page.locator('[data-shape="zone:shed"]').get_by_role(
+            "button", name="Edit zone shed"
+        ).click()
+        expect(page.locator("#shape-rules")).to_be_visible()
+
+    # Its one rule is listed, and in the fields.
+    edit_shed()
+    expect(rules).to_have_count(1)
+    expect(rules.first).to_contain_text("shed-watch restricted_area")
+    expect(rules.first).to_contain_text("person · inside 0.5 s")
+    expect(page.locator("#rule-name")).to_have_value("shed-watch")
+
+    # A second one added: refused as the API says (422, then 409), then saved.
+    page.get_by_role("button", name="Add a rule to zone shed").click()
+    expect(page.locator("#rule-name")).to_have_value("")
+    expect(page.locator("#rule-name")).to_be_enabled()
+    page.fill("#rule-name", "shed-loiter")
+    page.select_option("#rule-kind", "loitering")
+    save = page.get_by_role("button", name="Save changes to zone shed")
+    save.click()
+    expect(rule_message).to_have_text(
+        "Not saved: rule 'shed-loiter' (loitering) needs limit_s, in seconds"
+    )
+    expect(rule_message).to_have_class("error")
+    page.fill("#rule-limit", "30")
+    page.fill("#rule-name", "keep-off-the-grass")
+    save.click()
+    expect(rule_message).to_contain_text("Not saved: rule 'keep-off-the-grass'")
+    assert list(_rules_of(console, "shed")) == ["shed-watch"]
+    page.fill("#rule-name", "shed-loiter")
+    save.click()
+    expect(page.locator("#zone-message")).to_have_text(
+        "Zone shed saved. Rule shed-loiter saved."
+    )
+    saved = _rules_of(console, "shed")
+    assert sorted(saved) == ["shed-loiter", "shed-watch"]
+    assert saved["shed-loiter"]["kind"] == "loitering"
+    assert saved["shed-loiter"]["limit_s"] == 30
+
+    # The second one picked from the list, its cooldown changed and saved.
+    edit_shed()
+    expect(rules).to_have_count(2)
+    page.get_by_role("button", name="Edit rule shed-loiter").click()
+    expect(page.locator("#rule-name")).to_have_value("shed-loiter")
+    expect(page.locator("#rule-name")).to_be_disabled()
+    expect(page.locator("#rule-kind")).to_have_value("loitering")
+    expect(page.locator("#rule-limit")).to_have_value("30")
+    page.fill("#rule-cooldown", "45")
+    save.click()
+    expect(page.locator("#zone-message")).to_have_text(
+        "Zone shed saved. Rule shed-loiter saved."
+    )
+    saved = _rules_of(console, "shed")
+    assert [saved["shed-loiter"]["cooldown"], saved["shed-loiter"]["limit_s"]] == [
+        45,
+        30,
+    ]
+    assert saved["shed-watch"] == first
+
+    # The second one removed after a confirmation; the first one stays.
+    edit_shed()
+    expect(rules.filter(has_text="cooldown 45 s")).to_have_count(1)
+    dialog = page.locator("#confirm-dialog")
+    page.get_by_role("button", name="Remove rule shed-loiter…").click()
+    expect(dialog).to_contain_text("Delete rule shed-loiter?")
+    dialog.get_by_role("button", name="Cancel").click()
+    assert sorted(_rules_of(console, "shed")) == ["shed-loiter", "shed-watch"]
+    page.get_by_role("button", name="Remove rule shed-loiter…").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(rule_message).to_have_text("Deleted rule shed-loiter.")
+    expect(rules).to_have_count(1)
+    expect(rules.first).to_contain_text("shed-watch")
+    assert _rules_of(console, "shed") == {"shed-watch": first}
+    expect(page.locator('[data-shape="zone:shed"]')).to_contain_text(
+        "rules: shed-watch"
+    )
+
+    # The site file's rule: the API's refusal (409) is shown beside the form.
+    page.locator('[data-shape="zone:lawn"]').get_by_role(
+        "button", name="Edit zone lawn"
+    ).click()
+    page.get_by_role("button", name=f"Remove rule {LAWN_RULE}…").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(rule_message).to_contain_text(
+        f"Rule {LAWN_RULE} not deleted: rule '{LAWN_RULE}' is defined in the site file"
+    )
+    assert LAWN_RULE in [r["name"] for r in console.get("/api/rules")]
+    page.get_by_role("button", name="Stop editing").click()
+    expect(page.locator("#shape-rules")).to_be_hidden()
+
+
 def _footage_recorded(console: Console, url: str) -> bool:
     response = httpx.get(
         f"{console.base}{url}", headers={"range": "bytes=0-1"}, timeout=30

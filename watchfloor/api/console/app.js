@@ -650,8 +650,15 @@ async function zonesPage() {
   let savedLines = [];
   let savedRules = []; // rules as GET /api/rules gives them
   let shapes = []; // the camera's zones and lines as the API gives them, with kind
-  let editing = null; // { kind, name, item, rule } while a saved one is edited
+  let editing = null; // { kind, name, item, rule } while a saved one is edited; rule null: a new one
   const savedList = h("ul", { id: "saved-shapes", class: "saved-shapes", "aria-label": "Saved zones and lines of this camera" });
+  // While a saved zone or line is edited: its rules, one of them (or a new one) in the fields.
+  const rulesLegend = h("legend", { id: "shape-rules-title" }, "Rules");
+  const ruleList = h("ul", { id: "rule-list", class: "saved-shapes", "aria-labelledby": "shape-rules-title" });
+  const addRuleButton = h("button", { type: "button", id: "rule-add", onclick: () => newRule() }, "Add a rule");
+  const ruleMessage = h("p", { id: "rule-message", role: "status", class: "meta" });
+  const rulesBox = h("fieldset", { class: "stack", id: "shape-rules", hidden: true },
+    rulesLegend, ruleList, h("div", { class: "actions" }, addRuleButton), ruleMessage);
   const saveButton = h("button", { type: "submit", class: "primary", id: "zone-save" }, "Save");
   const cancelButton = h("button", { type: "button", id: "edit-cancel", hidden: true, onclick: () => stopEditing() }, "Stop editing");
   let dragging = null; // index of the point being moved
@@ -754,6 +761,12 @@ async function zonesPage() {
     shapes = [...zones.map((z) => ({ ...z, kind: "zone" })), ...lines.map((l) => ({ ...l, kind: "line" }))]
       .filter((item) => item.definition && item.definition.camera === select.value);
     listShapes();
+    if (editing) {
+      // The chosen rule as now saved; the list as now saved.
+      const chosen = editing.rule && savedRules.find((r) => r.name === editing.rule.name);
+      if (editing.rule && chosen) editing.rule = chosen;
+      listRules();
+    }
     draw();
   }
 
@@ -798,9 +811,93 @@ async function zonesPage() {
     showKindFields();
   }
 
+  // What a rule does, in a few words, for the list of a shape's rules.
+  function ruleSummary(rule) {
+    const d = rule.definition;
+    if (!d) return rule.problem || "not valid";
+    const parts = [d.classes.join(", ")];
+    if (d.kind === "restricted_area") parts.push(`inside ${d.min_dwell} s`);
+    if (d.kind === "loitering") parts.push(`inside over ${d.limit_s} s`);
+    if (d.kind === "occupancy") parts.push(`more than ${d.max_objects} inside for ${d.min_dwell} s`);
+    if (d.kind === "line_crossing") parts.push(d.direction === "any" ? "either way" : d.direction.replace("_to_", " → "));
+    if (d.cooldown) parts.push(`cooldown ${d.cooldown} s`);
+    parts.push(d.schedule ? "on a schedule" : "always armed");
+    if (d.enabled === false) parts.push("disabled");
+    if (rule.source === "site") parts.push("site file (read-only)");
+    return parts.join(" · ");
+  }
+
+  function listRules() {
+    if (!editing) { rulesBox.hidden = true; return; }
+    const what = `${editing.kind} ${editing.name}`;
+    rulesLegend.textContent = `Rules of ${what}`;
+    addRuleButton.textContent = `Add a rule to ${what}`;
+    addRuleButton.setAttribute("aria-pressed", editing.rule ? "false" : "true");
+    const items = rulesOf(editing.kind, editing.name).map((rule) => {
+      const chosen = editing.rule && editing.rule.name === rule.name;
+      return h("li", { "data-rule": rule.name, "aria-current": chosen ? "true" : null },
+        h("span", {}, h("strong", {}, rule.name), ` ${rule.definition ? rule.definition.kind : ""}`,
+          h("span", { class: "meta" }, ` · ${ruleSummary(rule)}`)),
+        h("span", { class: "actions" },
+          h("button", { type: "button", "data-rule-edit": rule.name, "aria-pressed": chosen ? "true" : "false", disabled: !rule.definition, onclick: () => chooseRule(rule) }, `Edit rule ${rule.name}`),
+          h("button", { type: "button", "data-rule-remove": rule.name, "aria-label": `Remove rule ${rule.name}…`, onclick: () => removeRule(rule) }, "Remove…")));
+    });
+    ruleList.replaceChildren(...(items.length ? items : [h("li", { class: "meta" }, "No rule yet.")]));
+    rulesBox.hidden = false;
+  }
+
+  function tellRule(text, bad = false) {
+    ruleMessage.textContent = text;
+    ruleMessage.className = bad ? "error" : "meta";
+  }
+
+  // Put a saved rule in the fields; saving replaces it (PUT).
+  function chooseRule(rule) {
+    editing.rule = rule;
+    ruleName.value = rule.name;
+    ruleName.disabled = true; // a rule keeps its name
+    showRule(rule.definition);
+    listRules();
+    tellRule(`Rule ${rule.name} is in the fields: change them, then save.`);
+  }
+
+  // Empty fields for another rule on the edited shape; saving makes it (POST).
+  function newRule() {
+    editing.rule = null;
+    ruleName.value = "";
+    ruleName.disabled = false;
+    showRule({ kind: RULE_KINDS[editing.kind][0], classes: ["person"], min_dwell: 1, cooldown: 0, direction: "any", schedule: null });
+    listRules();
+    tellRule(`A new rule for ${editing.kind} ${editing.name}: name it, set its fields, then save.`);
+    ruleName.focus();
+  }
+
+  async function removeRule(rule) {
+    const what = `${editing.kind} ${editing.name}`;
+    const ok = await confirmDialog(`Delete rule ${rule.name}?`,
+      `${what[0].toUpperCase()}${what.slice(1)} and its other rules are kept. Alerts already raised are kept.`);
+    if (!ok || !editing) return;
+    try {
+      await api(`/api/rules/${encodeURIComponent(rule.name)}`, { method: "DELETE" });
+    } catch (error) {
+      tellRule(`Rule ${rule.name} not deleted: ${error.message}`, true);
+      return;
+    }
+    await load();
+    if (!editing) return;
+    const removedChosen = editing.rule && editing.rule.name === rule.name;
+    if (removedChosen) {
+      const [first] = rulesOf(editing.kind, editing.name);
+      if (first) chooseRule(first); else newRule();
+    } else {
+      listRules();
+    }
+    tellRule(`Deleted rule ${rule.name}.`);
+  }
+
   function startEditing(item) {
     const definition = item.definition;
-    const [rule] = rulesOf(item.kind, item.name);
+    const [rule] = rulesOf(item.kind, item.name).filter((r) => r.definition);
     editing = { kind: item.kind, name: item.name, item, rule: rule || null };
     shape.value = item.kind;
     setShape();
@@ -813,11 +910,11 @@ async function zonesPage() {
     ruleName.disabled = Boolean(rule);
     saveButton.textContent = `Save changes to ${item.kind} ${item.name}`;
     cancelButton.hidden = false;
-    const others = rulesOf(item.kind, item.name).slice(1).map((r) => r.name);
-    message.textContent = `Editing ${item.kind} ${item.name}: drag its points, change its rule, then save.`
-      + (others.length ? ` Its other rules (${others.join(", ")}) are left as they are.` : "");
+    message.textContent = `Editing ${item.kind} ${item.name}: drag its points, pick one of its rules or add one, then save.`;
     message.className = "meta";
+    tellRule(rule ? `Rule ${rule.name} is in the fields.` : "No rule yet: name one to add it.");
     listShapes();
+    listRules();
     draw();
     picture.scrollIntoView({ block: "nearest" });
   }
@@ -829,8 +926,10 @@ async function zonesPage() {
     ruleName.value = "";
     saveButton.textContent = "Save";
     cancelButton.hidden = true;
+    tellRule("");
     setShape();
     listShapes();
+    listRules();
   }
 
   async function remove(item) {
@@ -921,24 +1020,28 @@ async function zonesPage() {
     const target = { [kindOf]: shapeName };
     const shapeBody = { ...item.definition, [kindOf === "zone" ? "polygon" : "points"]: points };
     const noun = kindOf === "zone" ? "Zone" : "Line";
+    // Said under the picture and beside the rule fields alike.
+    const refused = (error) => {
+      message.textContent = `Not saved: ${error.message}`;
+      message.className = "error";
+      tellRule(message.textContent, true);
+    };
     try {
       await api(path, { method: "PUT", body: shapeBody });
     } catch (error) {
-      message.textContent = `Not saved: ${error.message}`;
-      message.className = "error";
+      refused(error);
       return;
     }
     let text = `${noun} ${shapeName} saved.`;
-    const newRule = ruleName.value.trim();
+    const added = ruleName.value.trim();
     try {
       if (rule) await api(`/api/rules/${encodeURIComponent(rule.name)}`, { method: "PUT", body: changedRule(rule, target) });
-      else if (newRule) await api("/api/rules", { method: "POST", body: ruleBody(target) });
-      if (rule || newRule) text += ` Rule ${rule ? rule.name : newRule} saved.`;
+      else if (added) await api("/api/rules", { method: "POST", body: ruleBody(target) });
+      if (rule || added) text += ` Rule ${rule ? rule.name : added} saved.`;
     } catch (error) {
       // The shape and its rule change together or not at all.
       try { await api(path, { method: "PUT", body: item.definition }); } catch { /* kept */ }
-      message.textContent = `Not saved: ${error.message}`;
-      message.className = "error";
+      refused(error);
       return;
     }
     stopEditing();
@@ -1004,7 +1107,7 @@ async function zonesPage() {
           h("button", { type: "button", onclick: () => { points.pop(); draw(); } }, "Undo point"),
           h("button", { type: "button", onclick: () => { points.length = 0; draw(); } }, "Clear"),
           h("button", { type: "button", onclick: load }, "New frame")),
-        nameLabel, name,
+        nameLabel, name, rulesBox,
         h("label", { for: "rule-name" }, "Rule name (optional: no rule without it)"), ruleName,
         h("label", { for: "rule-kind" }, "Rule kind"), kind,
         h("label", { for: "rule-classes" }, "Object classes (comma-separated)"), classes, classNames,
