@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Protocol
 from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,21 @@ class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class _Described(Protocol):
+    """Anything that carries a track's attributes (a track, a search hit)."""
+
+    @property
+    def colour(self) -> str | None: ...
+    @property
+    def upper_colour(self) -> str | None: ...
+    @property
+    def lower_colour(self) -> str | None: ...
+    @property
+    def direction(self) -> str | None: ...
+    @property
+    def size_class(self) -> str | None: ...
+
+
 class AttributesOut(_Out):
     """What a track looked like and did, as far as it is known."""
 
@@ -32,6 +48,31 @@ class AttributesOut(_Out):
         description="Direction of travel: left, right, towards, away, stationary."
     )
     size_class: str | None = Field(description="small, medium or large.")
+
+    @classmethod
+    def of(cls, source: _Described) -> AttributesOut:
+        """The attributes of a track, or of a search hit on one."""
+        return cls(
+            colour=source.colour,
+            upper_colour=source.upper_colour,
+            lower_colour=source.lower_colour,
+            direction=source.direction,
+            size_class=source.size_class,
+        )
+
+
+def footage_url(camera: str, start: datetime, end: datetime) -> str:
+    """The API path of a camera's footage from ``start`` to ``end``."""
+    return (
+        f"/api/cameras/{quote(camera)}/footage?start={compact_time(start)}"
+        f"&end={compact_time(end)}"
+    )
+
+
+def compact_time(time: datetime) -> str:
+    """A UTC time for a query string or a file name."""
+    # "Z" rather than "+00:00": a "+" in a query string reads as a space.
+    return time.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class FootageOut(_Out):
@@ -48,18 +89,8 @@ class FootageOut(_Out):
     @classmethod
     def of(cls, camera: str, start: datetime, end: datetime) -> FootageOut:
         """The footage of ``camera`` from ``start`` to ``end``."""
-        url = None
-        if end > start:
-            url = (
-                f"/api/cameras/{quote(camera)}/footage?start={_compact(start)}"
-                f"&end={_compact(end)}"
-            )
+        url = footage_url(camera, start, end) if end > start else None
         return cls(camera=camera, start=start, end=end, url=url)
-
-
-def _compact(time: datetime) -> str:
-    # "Z" rather than "+00:00": a "+" in a query string reads as a space.
-    return time.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class EventOut(_Out):
@@ -98,13 +129,7 @@ class EventOut(_Out):
             box=hit.box,
             track_id=hit.track_id,
             identity_id=hit.identity_id,
-            attributes=AttributesOut(
-                colour=hit.colour,
-                upper_colour=hit.upper_colour,
-                lower_colour=hit.lower_colour,
-                direction=hit.direction,
-                size_class=hit.size_class,
-            ),
+            attributes=AttributesOut.of(hit),
             snapshot_url=(
                 f"{EVENTS_PATH}/{hit.id}/snapshot" if hit.has_snapshot else None
             ),
@@ -241,13 +266,7 @@ class SimilarTrackOut(_Out):
             last_seen=track.last_seen,
             distance=round(track.distance, 6),
             identity_id=track.identity_id,
-            attributes=AttributesOut(
-                colour=track.colour,
-                upper_colour=track.upper_colour,
-                lower_colour=track.lower_colour,
-                direction=track.direction,
-                size_class=track.size_class,
-            ),
+            attributes=AttributesOut.of(track),
             event_id=track.event_id,
             snapshot_url=(
                 f"{EVENTS_PATH}/{track.event_id}/snapshot"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from watchfloor.api.cursors import decode_cursor, encode_cursor
 from watchfloor.api.deps import Context
 from watchfloor.api.errors import responses
+from watchfloor.api.event_schemas import compact_time, footage_url
 from watchfloor.api.identity_schemas import (
     AppearanceOut,
     IdentityOut,
@@ -47,16 +48,6 @@ def _identity_out(identity: Identity) -> IdentityOut:
         ),
         journey_url=f"{url}/journey",
     )
-
-
-def footage_url(camera: str, start: datetime, end: datetime) -> str:
-    """The API path of a camera's footage for a time range."""
-    return f"/api/cameras/{camera}/footage?start={_compact(start)}&end={_compact(end)}"
-
-
-def _compact(time: datetime) -> str:
-    # "Z" rather than "+00:00": a "+" in a query string reads as a space.
-    return time.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @router.get("/api/identities", response_model=IdentityPage)
@@ -256,7 +247,7 @@ def get_footage(
         allow_outside=True,
     )
     response.headers["Content-Disposition"] = (
-        f'inline; filename="{name}-{_compact(start)}.mp4"'
+        f'inline; filename="{name}-{compact_time(start)}.mp4"'
     )
     return response
 
