@@ -135,21 +135,7 @@ class EventFilter:
         check_choice("direction", self.direction, DIRECTIONS, "direction")
         for kind in self.kinds:
             check_choice("kind", kind, EVENT_KINDS, "event kind")
-        for name in ("since", "until"):
-            value = getattr(self, name)
-            if value is not None and value.tzinfo is None:
-                raise SearchError(
-                    f"{name} {value.isoformat()} has no UTC offset; give an aware time"
-                )
-        if (
-            self.since is not None
-            and self.until is not None
-            and self.since >= self.until
-        ):
-            raise SearchError(
-                f"since ({self.since.isoformat()}) is not before until "
-                f"({self.until.isoformat()}); give since < until"
-            )
+        check_span(self.since, self.until)
         if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise SearchError(
                 f"min_score {self.min_score} is outside 0..1; scores are fractions"
@@ -170,6 +156,20 @@ class EventFilter:
             SearchError: The combined since is not before the combined until.
         """
         return dataclasses.replace(self, **other.given())
+
+
+def check_span(since: datetime | None, until: datetime | None) -> None:
+    """Refuse a time range with a naive end or ``since`` not before ``until``."""
+    for name, value in (("since", since), ("until", until)):
+        if value is not None and value.tzinfo is None:
+            raise SearchError(
+                f"{name} {value.isoformat()} has no UTC offset; give an aware time"
+            )
+    if since is not None and until is not None and since >= until:
+        raise SearchError(
+            f"since ({since.isoformat()}) is not before until "
+            f"({until.isoformat()}); give since < until"
+        )
 
 
 def check_choice(
@@ -551,15 +551,7 @@ class TrackFilter:
     exclude: int | None = None
 
     def __post_init__(self) -> None:
-        if (
-            self.since is not None
-            and self.until is not None
-            and self.since >= self.until
-        ):
-            raise SearchError(
-                f"since ({self.since.isoformat()}) is not before until "
-                f"({self.until.isoformat()}); give since < until"
-            )
+        check_span(self.since, self.until)
 
 
 @dataclass(frozen=True)
