@@ -339,15 +339,14 @@ def measure(data: Path, slack_s: float) -> list[Outcome]:
                 {
                     **alerts[j],
                     "overlaps": _overlaps(alerts[j], boxes),
+                    "delay_s": delay,
                     "cause": (
-                        f"person {expected[i]['track_id']}'s alert, "
-                        f"{alerts[j]['time_s'] - expected[i]['time_s']:+.2f} s after "
-                        f"the dwell was met at {expected[i]['time_s']:.2f} s"
+                        f"person {expected[i]['track_id']}'s alert, {delay:+.2f} s "
+                        f"after the dwell was met at {expected[i]['time_s']:.2f} s"
                     ),
-                    "delay_from_s": expected[i]["time_s"],
                 }
-                for i, j in pairs
-                if alerts[j]["time_s"] - expected[i]["time_s"] > LATE_S
+                for (i, j), delay in zip(pairs, delays, strict=True)
+                if delay > LATE_S
             ]
             outcomes.append(outcome)
     return outcomes
@@ -451,7 +450,7 @@ def interpretation(outcomes: list[Outcome]) -> str:
         )
     late = [a for o in outcomes for a in o.late]
     if late:
-        worst = max(a["time_s"] - a["delay_from_s"] for a in late)
+        worst = max(a["delay_s"] for a in late)
         which = "1 matched alert came" if len(late) == 1 else f"{len(late)} came"
         text += (
             f" {which} more than {LATE_S:g} s after the dwell was met (at most "
