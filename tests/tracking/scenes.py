@@ -41,3 +41,19 @@ def car(
 ) -> Detection:
     """A car detection whose top-left corner is at ``(x, y)``."""
     return Detection(box=(x, y, x + w, y + h), score=score, label="car")
+
+
+BGR = {
+    "black": (20, 20, 20),
+    "white": (235, 235, 235),
+    "grey": (128, 128, 128),
+    "red": (30, 30, 200),
+    "orange": (0, 128, 255),
+    "yellow": (0, 220, 230),
+    "green": (40, 160, 40),
+    "blue": (200, 60, 10),
+    "purple": (140, 30, 110),
+    "pink": (203, 170, 255),
+    "brown": (30, 60, 110),
+}
+"""A clear example of each colour name, as OpenCV stores pixels (blue, green, red)."""

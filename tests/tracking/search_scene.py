@@ -26,21 +26,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from tests.tracking.scenes import BGR
 from watchfloor.models import Alert, Event, Segment, Track
 from watchfloor.models.database import Database
 from watchfloor.tracking.appearance import describe
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-BGR = {
-    "black": (20, 20, 20),
-    "white": (235, 235, 235),
-    "grey": (128, 128, 128),
-    "red": (30, 30, 200),
-    "green": (40, 160, 40),
-    "blue": (200, 60, 10),
-    "yellow": (0, 220, 230),
-}
 
 
 def at(minutes: float) -> datetime:

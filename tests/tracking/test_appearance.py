@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.tracking.scenes import BGR
 from watchfloor.tracking.appearance import (
     MAX_CROPS,
     CropSampler,
@@ -13,21 +14,6 @@ from watchfloor.tracking.appearance import (
     describe,
     descriptor_from_bytes,
 )
-
-# BGR
-COLOURS = {
-    "black": (20, 20, 20),
-    "white": (235, 235, 235),
-    "grey": (128, 128, 128),
-    "red": (30, 30, 200),
-    "orange": (0, 128, 255),
-    "yellow": (0, 220, 230),
-    "green": (40, 160, 40),
-    "blue": (200, 60, 10),
-    "purple": (140, 30, 110),
-    "pink": (203, 170, 255),
-    "brown": (30, 60, 110),
-}
 
 
 def person(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> np.ndarray:
@@ -39,25 +25,25 @@ def person(top: tuple[int, int, int], bottom: tuple[int, int, int]) -> np.ndarra
     return crop
 
 
-@pytest.mark.parametrize("name", sorted(COLOURS))
+@pytest.mark.parametrize("name", sorted(BGR))
 def test_each_colour_is_named(name: str) -> None:
-    shown = describe([person(COLOURS[name], COLOURS[name])])
+    shown = describe([person(BGR[name], BGR[name])])
     assert shown is not None
     assert (shown.upper_colour, shown.lower_colour) == (name, name)
 
 
 def test_upper_and_lower_body_apart() -> None:
-    shown = describe([person(COLOURS["red"], COLOURS["blue"])])
+    shown = describe([person(BGR["red"], BGR["blue"])])
     assert shown is not None
     assert (shown.upper_colour, shown.lower_colour) == ("red", "blue")
 
 
 def test_the_same_clothes_in_darker_light_stay_close() -> None:
-    bright = describe([person(COLOURS["red"], COLOURS["blue"])])
-    dim_top = tuple(int(v * 0.7) for v in COLOURS["red"])
-    dim_bottom = tuple(int(v * 0.7) for v in COLOURS["blue"])
+    bright = describe([person(BGR["red"], BGR["blue"])])
+    dim_top = tuple(int(v * 0.7) for v in BGR["red"])
+    dim_bottom = tuple(int(v * 0.7) for v in BGR["blue"])
     dim = describe([person(dim_top, dim_bottom)])  # type: ignore[arg-type]
-    other = describe([person(COLOURS["green"], COLOURS["white"])])
+    other = describe([person(BGR["green"], BGR["white"])])
     assert bright and dim and other
     near = appearance_distance(bright.descriptor, dim.descriptor)
     far = appearance_distance(bright.descriptor, other.descriptor)
@@ -65,7 +51,7 @@ def test_the_same_clothes_in_darker_light_stay_close() -> None:
 
 
 def test_the_descriptor_survives_storage() -> None:
-    shown = describe([person(COLOURS["red"], COLOURS["blue"])])
+    shown = describe([person(BGR["red"], BGR["blue"])])
     assert shown is not None
     again = descriptor_from_bytes(shown.to_bytes())
     assert appearance_distance(shown.descriptor, again) == pytest.approx(0, abs=1e-6)
@@ -80,7 +66,7 @@ def test_no_crops_no_appearance() -> None:
 def frame_with(box: tuple[int, int, int, int]) -> np.ndarray:
     image = np.zeros((480, 640, 3), np.uint8)
     x1, y1, x2, y2 = box
-    image[y1:y2, x1:x2] = COLOURS["red"]
+    image[y1:y2, x1:x2] = BGR["red"]
     return image
 
 
