@@ -10,8 +10,8 @@ from datetime import datetime
 import cv2
 import numpy as np
 
-from watchfloor.config import LineConfig, ZoneConfig
 from watchfloor.pipeline import FrameResult
+from watchfloor.rules.drawing import draw_box, draw_shape
 from watchfloor.rules.evaluator import RuleSet
 
 # BGR colours, readable on both daylight and night footage.
@@ -126,35 +126,17 @@ class LiveViewKeeper:
 def draw_live_picture(result: FrameResult, rules: RuleSet) -> np.ndarray:
     """The frame with the camera's zones, lines and tracked boxes drawn on a copy."""
     picture = result.frame.image.copy()
-    height, width = picture.shape[:2]
     camera = result.frame.camera
-
-    def pixels(points: list[tuple[float, float]]) -> np.ndarray:
-        return np.array(
-            [(round(x * width), round(y * height)) for x, y in points], np.int32
-        )
-
-    zones: list[ZoneConfig] = [z for z in rules.zones if z.camera == camera]
-    lines: list[LineConfig] = [line for line in rules.lines if line.camera == camera]
-    for zone in zones:
-        cv2.polylines(picture, [pixels(list(zone.polygon))], True, _ZONE_COLOUR, 2)
-    for line in lines:
-        cv2.polylines(picture, [pixels(list(line.points))], False, _LINE_COLOUR, 2)
+    for zone in rules.zones:
+        if zone.camera == camera:
+            draw_shape(picture, zone.polygon, True, _ZONE_COLOUR)
+    for line in rules.lines:
+        if line.camera == camera:
+            draw_shape(picture, line.points, False, _LINE_COLOUR)
 
     for track, colour in [
         *((t, _TRACK_COLOUR) for t in result.update.tracks),
         *((t, _LOST_COLOUR) for t in result.update.lost_tracks),
     ]:
-        x1, y1, x2, y2 = (round(v) for v in track.box)
-        cv2.rectangle(picture, (x1, y1), (x2, y2), colour, 2)
-        cv2.putText(
-            picture,
-            f"{track.track_id} {track.label}",
-            (x1, max(y1 - 6, 12)),
-            cv2.FONT_HERSHEY_SIMPLEX,
-            0.5,
-            colour,
-            1,
-            cv2.LINE_AA,
-        )
+        draw_box(picture, track.box, f"{track.track_id} {track.label}", colour)
     return picture

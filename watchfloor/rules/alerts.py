@@ -34,6 +34,7 @@ from watchfloor.media.clips import ClipError, cut_clip
 from watchfloor.models import Alert, ClipState, Hold, Segment
 from watchfloor.models.database import Database
 from watchfloor.pipeline import FrameResult
+from watchfloor.rules.drawing import draw_box, draw_shape
 from watchfloor.rules.evaluator import AlertSignal, RuleEvaluator, RuleSet
 from watchfloor.rules.paths import path_json
 from watchfloor.rules.payloads import alert_payload
@@ -365,29 +366,15 @@ class AlertRecorder:
         folder = Path("alerts") / self.camera / f"{signal.start:%Y-%m-%d}"
         stem = f"{signal.start:%H%M%S.%f}-{signal.rule}"
         picture = frame.image.copy()
-        height, width = picture.shape[:2]
         shape = self._rules.shape_points(signal)
         if shape:
-            points = np.array(
-                [(round(x * width), round(y * height)) for x, y in shape], np.int32
-            )
-            closed = signal.zone is not None
-            cv2.polylines(picture, [points], closed, _ZONE_COLOUR, 2)
+            draw_shape(picture, shape, signal.zone is not None, _ZONE_COLOUR)
         crop = None
         if signal.box is not None:
             x1, y1, x2, y2 = (round(v) for v in signal.box)
             crop = frame.image[max(y1, 0) : max(y2, 0), max(x1, 0) : max(x2, 0)]
-            cv2.rectangle(picture, (x1, y1), (x2, y2), _BOX_COLOUR, 2)
-            cv2.putText(
-                picture,
-                f"{signal.label} {signal.score:.2f}",
-                (x1, max(y1 - 6, 12)),
-                cv2.FONT_HERSHEY_SIMPLEX,
-                0.5,
-                _BOX_COLOUR,
-                1,
-                cv2.LINE_AA,
-            )
+            caption = f"{signal.label} {signal.score:.2f}"
+            draw_box(picture, signal.box, caption, _BOX_COLOUR)
         full = self._write_jpeg(folder / f"{stem}.jpg", picture)
         cropped = None
         if crop is not None and crop.size:
