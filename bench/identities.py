@@ -52,7 +52,6 @@ from watchfloor.replay import (
     MotCollector,
     find_video,
     replay_video,
-    summary_of,
 )
 from watchfloor.tracking.evaluation import MotRow, read_mot_file, read_seqinfo
 from watchfloor.tracking.identities import IdentityResolver, resolve_in_batches
@@ -262,7 +261,7 @@ def resolve(views: dict[str, View], site: SiteConfig, right_delay_s: float) -> O
                     ),
                 )
             )
-    summaries = [summary_of(k, t) for k, (_, t) in enumerate(tracks)]
+    summaries = [t.summary(k) for k, (_, t) in enumerate(tracks)]
     resolver = IdentityResolver(site.topology, site.identities)
     assignments = resolve_in_batches(
         resolver, summaries, site.identities.resolve_every_s

@@ -81,17 +81,8 @@ class IdentityService:
             )
         if not self.settings.enabled:
             return
-        summary = TrackSummary(
-            key=row_id,
-            camera=track.camera,
-            label=track.label,
-            start=track.first_seen,
-            end=track.last_seen,
-            descriptor=appearance.descriptor if appearance else None,
-            path=track.path,
-        )
         with self._lock:
-            self._pending.append(summary)
+            self._pending.append(track.summary(row_id))
 
     def start(self) -> None:
         self._thread = threading.Thread(

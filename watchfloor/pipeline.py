@@ -28,6 +28,7 @@ from watchfloor.ingest.queues import FrameQueue
 from watchfloor.models import Event, Track
 from watchfloor.models.database import Database
 from watchfloor.tracking.appearance import Appearance, CropSampler, TrackMotion
+from watchfloor.tracking.identities import TrackSummary
 from watchfloor.tracking.tracker import ObjectTracker, TrackedObject, TrackerUpdate
 
 log = logging.getLogger(__name__)
@@ -138,6 +139,18 @@ class FinishedTrack:
     direction: str | None
     size_class: str | None
     path: tuple[tuple[float, float, float], ...] = ()
+
+    def summary(self, key: int) -> TrackSummary:
+        """The track as the identity resolver sees it, under ``key``."""
+        return TrackSummary(
+            key=key,
+            camera=self.camera,
+            label=self.label,
+            start=self.first_seen,
+            end=self.last_seen,
+            descriptor=self.appearance.descriptor if self.appearance else None,
+            path=self.path,
+        )
 
 
 @dataclass

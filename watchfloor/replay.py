@@ -40,7 +40,6 @@ from watchfloor.tracking.evaluation import (
 from watchfloor.tracking.identities import (
     Assignment,
     IdentityResolver,
-    TrackSummary,
     resolve_in_batches,
 )
 
@@ -206,19 +205,6 @@ class SiteReplay:
     stats: dict[str, ReplayStats]
 
 
-def summary_of(key: int, track: FinishedTrack) -> TrackSummary:
-    """The resolver's view of a finished track."""
-    return TrackSummary(
-        key=key,
-        camera=track.camera,
-        label=track.label,
-        start=track.first_seen,
-        end=track.last_seen,
-        descriptor=track.appearance.descriptor if track.appearance else None,
-        path=track.path,
-    )
-
-
 def replay_site(
     site: SiteConfig,
     footage: Sequence[CameraFootage],
@@ -272,7 +258,7 @@ def replay_site(
             progress=report,
         )
     resolver = IdentityResolver(site.topology, site.identities)
-    summaries = [summary_of(key, track) for key, track in enumerate(tracks)]
+    summaries = [track.summary(key) for key, track in enumerate(tracks)]
     assignments = resolve_in_batches(
         resolver, summaries, site.identities.resolve_every_s
     )
