@@ -155,14 +155,8 @@ def _build(spec: DetectorSpec) -> Detector:
     if spec.backend == "ultralytics":
         from watchfloor.detection.ultralytics_yolo import UltralyticsDetector
 
-        checkpoint = Path(spec.model).expanduser()
-        if not checkpoint.is_file():
-            raise WeightsError(
-                f"ultralytics model {checkpoint} does not exist; give the path of a "
-                "YOLO .pt checkpoint"
-            )
         return UltralyticsDetector(
-            checkpoint,
+            _model_file(spec, "ultralytics", "a YOLO .pt checkpoint"),
             input_size=spec.input_size,
             score_threshold=spec.score_threshold,
             nms_iou=spec.nms_iou,
@@ -171,14 +165,8 @@ def _build(spec: DetectorSpec) -> Detector:
     if spec.backend == "onnx":
         from watchfloor.detection.onnx_yolo import OnnxYoloDetector
 
-        path = Path(spec.model).expanduser()
-        if not path.is_file():
-            raise WeightsError(
-                f"ONNX model {path} does not exist; give the path of a YOLOv8/YOLO11 "
-                "detection export (.onnx)"
-            )
         return OnnxYoloDetector(
-            path,
+            _model_file(spec, "ONNX", "a YOLOv8/YOLO11 detection export (.onnx)"),
             labels=spec.labels,
             input_size=spec.input_size,
             resize=spec.resize,
@@ -218,6 +206,16 @@ def _build(spec: DetectorSpec) -> Detector:
         nms_iou=spec.nms_iou,
         name=folder.name,
     )
+
+
+def _model_file(spec: DetectorSpec, backend: str, wanted: str) -> Path:
+    """The spec's model file; refused, naming what is wanted, when missing."""
+    path = Path(spec.model).expanduser()
+    if not path.is_file():
+        raise WeightsError(
+            f"{backend} model {path} does not exist; give the path of {wanted}"
+        )
+    return path
 
 
 def _only_file(folder: Path, suffix: str) -> Path:
