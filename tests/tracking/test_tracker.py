@@ -436,3 +436,49 @@ def test_a_person_coming_in_at_the_side_keeps_one_id_as_their_colours_show() -> 
         update = tracker.update([box], t, image)
         ids.update(track.track_id for track in update.tracks)
     assert len(ids) == 1
+
+
+def _at_right_side(x: float) -> Detection:
+    """A person whose box's left edge is at ``x``, cut by a 640 px picture's
+    right side."""
+    return Detection((x, 100.0, min(x + 50.0, 640.0), 200.0), 0.9, "person")
+
+
+@pytest.mark.parametrize("end_at_exit", [True, False])
+def test_someone_coming_in_where_another_went_out_gets_a_new_id(
+    end_at_exit: bool,
+) -> None:
+    # A red person walks slowly out through the right side; half a second
+    # later a blue one comes in at the same place. Cut by the side, neither box has
+    # colours the tracker may compare.
+    red, blue = (30, 30, 200), (200, 60, 10)
+    tracker = ObjectTracker(TrackerSettings(end_at_exit=end_at_exit))
+    for k in range(12):
+        box = _at_right_side(570.0 + 4.0 * k)
+        update = tracker.update([box], k / 10, _picture([(box, red)]))
+    out = update.tracks[0].track_id
+    went = tracker.update([], 1.2, _picture([]))
+    for k in range(6):
+        box = _at_right_side(614.0 - 4.0 * k)
+        update = tracker.update([box], 1.6 + k / 10, _picture([(box, blue)]))
+    coming = update.tracks[0].track_id
+    if end_at_exit:
+        assert went.lost == went.ended == [out]
+        assert coming != out
+    else:
+        assert went.ended == [] and coming == out  # the newcomer took its id
+
+
+def test_someone_missed_at_the_side_while_coming_in_keeps_their_id() -> None:
+    # Walking in through the right side, cut by it, and missed by the
+    # detector for a few frames: heading in, so not gone.
+    red = (30, 30, 200)
+    tracker = ObjectTracker()
+    ids: set[int] = set()
+    for k in range(12):
+        box = _at_right_side(620.0 - 6.0 * k)
+        shown = [] if k in (4, 5, 6) else [box]
+        update = tracker.update(shown, k / 10, _picture([(box, red)][: len(shown)]))
+        ids.update(track.track_id for track in update.tracks)
+        assert not update.ended
+    assert len(ids) == 1

@@ -122,6 +122,15 @@ class TrackerSettings(BaseModel):
             "it keeps its id through a short occlusion or missed detections."
         ),
     )
+    end_at_exit: bool = Field(
+        default=True,
+        description=(
+            "End a track at once, without the lost buffer, when it is lost "
+            "while walking out through the picture's left or right side: it "
+            "left, and whatever comes in at the same place soon after is "
+            "most often someone else (at the border colours cannot tell)."
+        ),
+    )
     per_class: bool = Field(
         default=True,
         description=(
@@ -217,8 +226,9 @@ class TrackerUpdate:
         lost: Ids of tracks seen in the previous update and not in this one.
         recovered: Ids of lost tracks seen again in this update.
         ended: Ids of tracks dropped in this update, because they had been
-            lost longer than the lost buffer or the tracker was closed. An id
-            can be both in ``lost`` and ``ended`` when the buffer is 0 s.
+            lost longer than the lost buffer, went out at the picture's side
+            or the tracker was closed. An id can be both in ``lost`` and
+            ``ended`` (the buffer is 0 s, or the object went out).
     """
 
     time: float
@@ -345,6 +355,13 @@ class _Track:
         self.label = detection.label
         self.last_seen = time
         self.hits += 1
+
+    def leaving(self, width: int) -> bool:
+        """Whether its last box is cut by the left or right side of a picture
+        ``width`` pixels wide and its motion heads out through that side."""
+        x1, _, x2, _ = self.box
+        speed = self.motion.mean[4]
+        return (x1 <= _EDGE and speed < 0) or (x2 >= width - _EDGE and speed > 0)
 
     def public(self) -> TrackedObject:
         assert self.track_id is not None
@@ -492,7 +509,10 @@ class ObjectTracker:
     consecutive updates over ``confirm_s`` seconds; until then it is not
     reported, so a detection seen once never makes a track. A confirmed track
     that is not seen is kept with its predicted box for ``lost_buffer_s``
-    seconds, then ended.
+    seconds, then ended; one lost as it walks out through the picture's left
+    or right side ends at once (``end_at_exit``), so that someone coming in
+    there soon after, whose cut-off box has no colours to compare, does not
+    take its id.
 
     Example:
         >>> tracker = ObjectTracker()
@@ -505,8 +525,9 @@ class ObjectTracker:
     Limitations:
         Colours tell apart people dressed differently only: two look-alikes
         that cross while one of them is not detected may swap ids, and an
-        object hidden for longer than the lost buffer comes back with a new
-        id. Confirmed tracks are matched by box overlap, so an object that
+        object hidden for longer than the lost buffer, or one that steps out
+        at the side and back in, comes back with a new id (the identity
+        resolver may join the two tracks again). Confirmed tracks are matched by box overlap, so an object that
         moves farther than about its own width between two updates (fast
         objects at low detection rates) loses its track.
 
@@ -619,7 +640,8 @@ class ObjectTracker:
         )
         see(tentative, remaining, pairs)
 
-        self._retire(now, seen, result)
+        width = image.shape[1] if image is not None else None
+        self._retire(now, seen, result, width)
 
         for i in left_new:
             detection = remaining[i]
@@ -770,8 +792,11 @@ class ObjectTracker:
         self._next_id += 1
         result.appeared.append(track.track_id)
 
-    def _retire(self, now: float, seen: set[int], result: TrackerUpdate) -> None:
-        """Mark unseen tracks lost, end those past the buffer, drop unseen new ones."""
+    def _retire(
+        self, now: float, seen: set[int], result: TrackerUpdate, width: int | None
+    ) -> None:
+        """Mark unseen tracks lost, end those past the buffer or gone out of
+        the picture (``width``: the frame's, when known), drop unseen new ones."""
         kept: list[_Track] = []
         for track in self._tracks:
             if id(track) in seen:
@@ -783,6 +808,11 @@ class ObjectTracker:
             if track.state is TrackState.TRACKED:
                 track.state = TrackState.LOST
                 result.lost.append(track.track_id)
+                if self.settings.end_at_exit and width is not None and track.leaving(
+                    width
+                ):
+                    result.ended.append(track.track_id)
+                    continue
             if now - track.last_seen > self.settings.lost_buffer_s:
                 result.ended.append(track.track_id)
                 continue
