@@ -808,8 +808,10 @@ class ObjectTracker:
             if track.state is TrackState.TRACKED:
                 track.state = TrackState.LOST
                 result.lost.append(track.track_id)
-                if self.settings.end_at_exit and width is not None and track.leaving(
-                    width
+                if (
+                    self.settings.end_at_exit
+                    and width is not None
+                    and track.leaving(width)
                 ):
                     result.ended.append(track.track_id)
                     continue
