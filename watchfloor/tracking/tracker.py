@@ -528,8 +528,9 @@ class ObjectTracker:
         object hidden for longer than the lost buffer, or one that steps out
         at the side and back in, comes back with a new id (the identity
         resolver may join the two tracks again). Confirmed tracks are
-        matched by box overlap, so an object that moves farther than about its own width between two updates (fast
-        objects at low detection rates) loses its track.
+        matched by box overlap, so an object that moves farther than about
+        its own width between two updates (fast objects at low detection
+        rates) loses its track.
 
     Args:
         settings: Thresholds and times; the defaults suit any camera.
