@@ -23,17 +23,21 @@ the same person). Journeys: the
 share of people seen by both cameras all of whose tracks are one identity.
 
 Run: ``python -m bench.identities [--data DIR] [--results bench/RESULTS.md]
-[--reuse]``; ``--reuse`` takes the replayed tracks from the last run
-(``bench/out/identities/``) and only resolves again.
+[--reuse] [--compare-tracker JSON]``; ``--reuse`` takes the replayed tracks
+from the last run (``bench/out/identities/``) and only resolves again;
+``--compare-tracker '{"end_at_exit": false}'`` replays the same encoded views
+a second time with those tracker settings and sets the scores side by side.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import os
 import pickle
 import platform
+import shlex
 import sys
 import time
 from collections import defaultdict
@@ -210,7 +214,11 @@ def replay_view(
     return View(camera, tracks, boxes.rows, dict(truth), time.monotonic() - started)
 
 
-def replay_views(data: Path) -> dict[str, View]:
+def replay_views(
+    data: Path, tracker: dict[str, Any] | None = None, cut: bool = True
+) -> dict[str, View]:
+    """Cut the two views (unless ``cut`` is false: those of the last run) and
+    replay them and TUD-Campus, the tracker's settings updated by ``tracker``."""
     OUT.mkdir(parents=True, exist_ok=True)
     pets, tud = data / "PETS09-S2L1", data / "TUD-Campus"
     pets_info, tud_info = (
@@ -219,19 +227,25 @@ def replay_views(data: Path) -> dict[str, View]:
     )
     gt = read_mot_file(pets / "gt" / "gt.txt")
     site = parse_site(site_text(False, pets_info.width))
+    if tracker:
+        site = site.model_copy(
+            update={"tracker": site.tracker.model_copy(update=tracker)}
+        )
     views: dict[str, View] = {}
     for camera, share in (("left", LEFT), ("right", RIGHT)):
         path = OUT / f"{camera}.mp4"
-        left = cut_view(find_video(pets), path, share, pets_info.frame_rate)
-        width = strip(share, pets_info.width)[1] - left
-        truth = view_truth(gt, left, width)
-        print(f"replaying {camera} ({width} px wide from x={left})", flush=True)
+        if cut:
+            cut_view(find_video(pets), path, share, pets_info.frame_rate)
+        left, right = strip(share, pets_info.width)
+        truth = view_truth(gt, left, right - left)
+        print(f"replaying {camera} ({right - left} px wide from x={left})", flush=True)
         views[camera] = replay_view(site, camera, path, pets_info.frame_rate, truth)
     truth = view_truth(read_mot_file(tud / "gt" / "gt.txt"), 0, tud_info.width)
     print("replaying tud", flush=True)
     views["tud"] = replay_view(site, "tud", find_video(tud), tud_info.frame_rate, truth)
-    with (OUT / "views.pickle").open("wb") as out:
-        pickle.dump(views, out)
+    if not tracker:
+        with (OUT / "views.pickle").open("wb") as out:
+            pickle.dump(views, out)
     return views
 
 
@@ -314,7 +328,7 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-def report(views: dict[str, View], outcomes: list[Outcome]) -> str:
+def report(views: dict[str, View], outcomes: list[Outcome], command: str) -> str:
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = (
         f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} "
@@ -328,8 +342,7 @@ def report(views: dict[str, View], outcomes: list[Outcome]) -> str:
     text = [
         HEADING,
         "",
-        f"Command: `python -m bench.identities --results bench/RESULTS.md` (from "
-        f"the repository root); {now}.",
+        f"Command: `{command}` (from the repository root); {now}.",
         "",
         f"Machine: {machine}.",
         "",
@@ -342,7 +355,8 @@ def report(views: dict[str, View], outcomes: list[Outcome]) -> str:
         f"resolve_every_s {settings.resolve_every_s}, reappear_max_s "
         f"{settings.reappear_max_s}, reappear_distance "
         f"{settings.reappear_distance}); detector and tracker "
-        f"defaults, every frame at the sequences' capture rates. Replays: {replays}. "
+        f"defaults, every frame at the sequences' capture rates. Replays: {replays}; "
+        f"tracks on one person for less than 80 % of their frames: {impure(views)}. "
         "The two views are encoded afresh on each run, and x264's output is "
         "not the same from one run to the next (even on one thread): the "
         "detector's boxes differ a little, and with them the tracks, so the "
@@ -404,6 +418,43 @@ def reappear_sweep(views: dict[str, View], width: int) -> str:
     return "\n".join(lines)
 
 
+def impure(views: dict[str, View]) -> str:
+    """How many tracks of each PETS view are on one person for less than
+    80 % of their frames (the tracker passed their id on)."""
+    return ", ".join(
+        f"{name} {sum(share < 0.8 for share in views[name].purity.values())} of "
+        f"{len(views[name].tracks)}"
+        for name in ("left", "right")
+    )
+
+
+def tracker_comparison(
+    views: dict[str, View], other: dict[str, View], changed: dict[str, Any], width: int
+) -> str:
+    """The scores of the same views replayed with the tracker's defaults and
+    with ``changed``: what a tracker setting does to identities."""
+    setting = ", ".join(f"{k}: {json.dumps(v)}" for k, v in changed.items())
+    lines = [
+        f"The same views replayed again in this run with `tracker: {{{setting}}}`, "
+        "beside the defaults (same encoded files, so only the tracker differs):",
+        "",
+        "| tracker | PETS tracks | tracks on one person < 80 % of their frames "
+        "| overlapping precision | overlapping recall | linked precision "
+        "| linked recall | journeys (overlapping) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for label, replayed in (("defaults", views), (setting, other)):
+        overlapping = resolve(replayed, parse_site(site_text(True, width)), 0.0)
+        linked = resolve(replayed, parse_site(site_text(False, width)), DELAY_S)
+        o, k = overlapping.scores, linked.scores
+        lines.append(
+            f"| {label} | {o.tracks} | {impure(replayed)} | {o.precision:.2f} "
+            f"| {o.recall:.2f} | {k.precision:.2f} | {k.recall:.2f} "
+            f"| {o.journeys_whole} of {o.people_seen_twice} |"
+        )
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default = os.environ.get(
@@ -413,6 +464,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=Path(default))
     parser.add_argument("--results", type=Path, help="write the section here")
     parser.add_argument("--reuse", action="store_true", help="reuse replayed tracks")
+    parser.add_argument(
+        "--compare-tracker",
+        type=json.loads,
+        metavar="JSON",
+        help="replay the same views again with these tracker settings, e.g. "
+        "'{\"end_at_exit\": false}', and compare",
+    )
     args = parser.parse_args(argv)
     if args.reuse and (OUT / "views.pickle").exists():
         with (OUT / "views.pickle").open("rb") as handle:
@@ -424,7 +482,19 @@ def main(argv: list[str] | None = None) -> int:
         resolve(views, parse_site(site_text(True, width)), 0.0),
         resolve(views, parse_site(site_text(False, width)), DELAY_S),
     ]
-    section = report(views, outcomes) + "\n" + reappear_sweep(views, width) + "\n"
+    command = " ".join(
+        [
+            "python -m bench.identities",
+            *map(shlex.quote, sys.argv[1:] if argv is None else argv),
+        ]
+    )
+    section = (
+        report(views, outcomes, command) + "\n" + reappear_sweep(views, width) + "\n"
+    )
+    if args.compare_tracker:
+        other = replay_views(args.data, tracker=args.compare_tracker, cut=False)
+        comparison = tracker_comparison(views, other, args.compare_tracker, width)
+        section += "\n" + comparison + "\n"
     print(section)
     if args.results:
         write_section(args.results, section)
