@@ -73,14 +73,17 @@ from watchfloor.tracking.appearance import (
     descriptor_of,
 )
 from watchfloor.tracking.evaluation import read_mot_file, read_seqinfo
+from watchfloor.tracking.identities import IdentitySettings
+from watchfloor.tracking.tracker import TrackerSettings
 
 HEADING = "## Appearance descriptors"
 TRACKLET_S = 4.0
-PRODUCT_THRESHOLDS = (
-    ("identities max_distance", 0.25),
-    ("identities max_distance_on_ground", 0.5),
+_IDENTITIES = IdentitySettings()
+PRODUCT_THRESHOLDS = tuple(
+    (f"identities {name}", getattr(_IDENTITIES, name))
+    for name in ("max_distance", "reappear_max_distance", "max_distance_on_ground")
 )
-TRACKER_GATE = 0.35
+TRACKER_GATE = TrackerSettings().appearance_gate
 STRIPE_SPAN = (0.15, 0.9)
 """Rows of a box the stripes cover: the head and the feet are left out."""
 

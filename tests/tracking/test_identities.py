@@ -140,6 +140,22 @@ def test_a_track_may_reappear_in_its_own_camera(
     assert same(found, 1, 2) is joined
 
 
+def test_colours_alone_must_agree_more_across_cameras_than_in_one() -> None:
+    # The same two looks, 0.23 apart: too far for a linked camera, where only
+    # colours vouch for the join; near enough for a track seen again in its
+    # own camera, soon after and where the other was last.
+    settings = IdentitySettings()
+    dull = look(b0=0.9, b8=0.1)
+    assert settings.max_distance < d(RED, dull) < settings.reappear_max_distance
+    linked = identities(
+        LINKED, [seen(1, "a", 0, 10, RED)], [seen(2, "b", 25, 35, dull)]
+    )
+    assert not same(linked, 1, 2)
+    again = replace(walked(2, "a", 11, 15, (0.52, 0.5)), descriptor=dull)
+    reappeared = identities(Topology(), [walked(1, "a", 0, 10, (0.5, 0.5))], [again])
+    assert same(reappeared, 1, 2)
+
+
 def test_reappearing_can_be_turned_off() -> None:
     resolver = IdentityResolver(Topology(), IdentitySettings(reappear_max_s=None))
     first = resolver.resolve([walked(1, "a", 0, 10, (0.5, 0.5))])

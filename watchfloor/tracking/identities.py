@@ -23,9 +23,12 @@ two places at once).
 Among the allowed joins, the choice is global: one assignment (the Hungarian
 method) over the whole batch, tracks against identities and against each
 other, with appearance distance as the cost. A join needs a distance under
-``max_distance``, and it must be clear: when a second candidate is within
-``margin`` of the chosen one, for the track or for the identity, the
-track starts an identity of its own rather than guess.
+``max_distance`` (appearance alone, across cameras), ``reappear_max_distance``
+(in one camera, seen again soon after and close by) or
+``max_distance_on_ground`` (overlapping cameras whose ground points put both
+tracks' feet at the same place at once), and it must be clear: when a
+second candidate is within ``margin`` of the chosen one, for the track or
+for the identity, the track starts an identity of its own rather than guess.
 """
 
 from __future__ import annotations
@@ -218,14 +221,15 @@ class IdentitySettings(BaseModel):
 
     enabled: bool = Field(True, description="Join tracks across cameras.")
     max_distance: float = Field(
-        0.25,
+        0.15,
         gt=0,
         le=1,
         description=(
             "Largest appearance distance (0: the same colours, 1: none in "
-            "common) at which two tracks may be the same object, on "
-            "appearance alone (linked cameras; overlapping ones without "
-            "ground points)."
+            "common) at which tracks of two cameras may be the same object "
+            "on appearance alone (linked cameras, overlapping ones without "
+            "ground points, any two without a topology). Strict: people "
+            "dressed alike are common, and nothing else vouches for the join."
         ),
     )
     max_distance_on_ground: float = Field(
@@ -273,6 +277,16 @@ class IdentitySettings(BaseModel):
             "reappear_distance), may be the same object seen again after an "
             "occlusion or missed detections. Unset: tracks of one camera are "
             "joined only through another camera."
+        ),
+    )
+    reappear_max_distance: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description=(
+            "The same as max_distance, for a track seen again in its own "
+            "camera (see reappear_max_s): seen again soon after and where "
+            "the other was last, a less certain appearance may join."
         ),
     )
     reappear_distance: float = Field(
@@ -461,7 +475,12 @@ class IdentityResolver:
             d = appearance_distance(member.descriptor, summary.descriptor)
             ground = self.ground_distance(member, summary)
             if ground is None:
-                if d > settings.max_distance:
+                same_camera = member.camera == summary.camera
+                if d > (
+                    settings.reappear_max_distance
+                    if same_camera
+                    else settings.max_distance
+                ):
                     continue
             else:
                 if ground > settings.ground_tolerance:
