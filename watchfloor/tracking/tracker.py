@@ -115,11 +115,12 @@ class TrackerSettings(BaseModel):
         ),
     )
     lost_buffer_s: float = Field(
-        default=1.5,
+        default=3.0,
         ge=0.0,
         description=(
             "Seconds a confirmed track is kept after it was last seen, so that "
-            "it keeps its id through a short occlusion or missed detections."
+            "it keeps its id through an occlusion (someone walking past in "
+            "front) or missed detections."
         ),
     )
     end_at_exit: bool = Field(
