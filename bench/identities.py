@@ -365,9 +365,10 @@ def report(views: dict[str, View], outcomes: list[Outcome], command: str) -> str
         table(outcomes),
         "",
         f"Targets on the overlapping pair: pairwise precision >= 0.9 "
-        f"({overlap.precision:.2f}: {'met' if overlap.precision >= 0.9 else 'NOT met'}"
-        f"), recall >= 0.7 ({overlap.recall:.2f}: "
-        f"{'met' if overlap.recall >= 0.7 else 'NOT met'}).",
+        f"({overlap.pairs_true} of {overlap.pairs_joined} = "
+        f"{overlap.precision:.3f}: {'met' if overlap.precision >= 0.9 else 'NOT met'}"
+        f"), recall >= 0.7 ({overlap.pairs_true} of {overlap.pairs_same} = "
+        f"{overlap.recall:.3f}: {'met' if overlap.recall >= 0.7 else 'NOT met'}).",
         "",
         " ".join(
             f"{o.scenario}: {o.errors_on_mixed_tracks} of the {o.errors} wrong or "
