@@ -45,6 +45,7 @@ import cv2
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from bench.footage import data_dir
 from bench.results import write_section
 from watchfloor.config import parse_site
 from watchfloor.detection.factory import DARKNET_INPUT_SIZE
@@ -513,11 +514,7 @@ def results_section(report: Report) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get(
-        "WATCHFLOOR_TEST_DATA",
-        str(Path(__file__).resolve().parents[2] / "shared" / "data"),
-    )
-    parser.add_argument("--data", type=Path, default=Path(default))
+    parser.add_argument("--data", type=Path, default=data_dir())
     parser.add_argument("--slack", type=float, default=1.0, help="seconds")
     parser.add_argument(
         "--verbose",

@@ -61,6 +61,7 @@ import av
 import cv2
 import numpy as np
 
+from bench.footage import data_dir
 from bench.identities import LEFT, RIGHT, strip, view_truth
 from bench.results import write_section
 from watchfloor.detection.catalogue import load_files, pull
@@ -737,11 +738,7 @@ def interpretation(results: list[Result]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    default = os.environ.get(
-        "WATCHFLOOR_TEST_DATA",
-        str(Path(__file__).resolve().parents[2] / "shared" / "data"),
-    )
-    parser.add_argument("--data", type=Path, default=Path(default))
+    parser.add_argument("--data", type=Path, default=data_dir())
     parser.add_argument("--results", type=Path, help="write the section here")
     args = parser.parse_args(argv)
     started = time.monotonic()

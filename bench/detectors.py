@@ -24,20 +24,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.footage import data_dir
 from watchfloor.detection.base import Detection, Detector
 from watchfloor.detection.evaluation import average_precision, load_mot_ground_truth
 from watchfloor.detection.factory import DetectorSpec, load_detector
 
 SEQUENCES = (("PETS09-S2L1", 3), ("TUD-Campus", 1))
 """Sequence folder and frame step scored."""
-
-
-def default_data_dir() -> Path:
-    """The labelled footage: $WATCHFLOOR_TEST_DATA or ../shared/data."""
-    env = os.environ.get("WATCHFLOOR_TEST_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 
 
 def sequence_frames(folder: Path, step: int) -> Iterator[tuple[int, np.ndarray]]:
@@ -93,7 +86,7 @@ def measure(detector: Detector, data: Path) -> tuple[dict[str, float], float, fl
 def main() -> None:
     """Parse the command line, run each configuration, print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data_dir())
+    parser.add_argument("--data", type=Path, default=data_dir())
     parser.add_argument(
         "--sizes", type=int, nargs="+", default=[416, 608], help="darknet input sizes"
     )

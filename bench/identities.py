@@ -49,6 +49,7 @@ from typing import Any
 import av
 import numpy as np
 
+from bench.footage import data_dir
 from bench.results import write_section
 from watchfloor.config import SiteConfig, parse_site
 from watchfloor.pipeline import FinishedTrack, TrackAppearanceCollector
@@ -459,11 +460,7 @@ def tracker_comparison(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    default = os.environ.get(
-        "WATCHFLOOR_TEST_DATA",
-        str(Path(__file__).resolve().parents[2] / "shared" / "data"),
-    )
-    parser.add_argument("--data", type=Path, default=Path(default))
+    parser.add_argument("--data", type=Path, default=data_dir())
     parser.add_argument("--results", type=Path, help="write the section here")
     parser.add_argument("--reuse", action="store_true", help="reuse replayed tracks")
     parser.add_argument(

@@ -71,6 +71,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from bench.footage import data_dir
 from bench.results import write_section
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -821,12 +822,6 @@ def rate(points: Sequence[tuple[float, int]]) -> float:
 
 # ----------------------------------------------------------------------------
 # The footage, the plan of runs and the report
-
-
-def data_dir() -> Path:
-    """The labelled footage: $WATCHFLOOR_TEST_DATA or ../shared/data."""
-    env = os.environ.get("WATCHFLOOR_TEST_DATA")
-    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
 
 
 def prepare_video(seconds: float = VIDEO_SECONDS) -> tuple[Path, str]:

@@ -74,6 +74,7 @@ import httpx
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from bench.footage import data_dir
 from bench.results import write_section
 from watchfloor.config import IngestSettings, parse_site
 from watchfloor.demo import DEMO_SITE
@@ -91,11 +92,6 @@ FIRST_FRAMES = (470, 450, 430, 410)  # camera k's piece starts here
 PICTURE_SIZE = (768, 576)
 PIECE_FPS = 10
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def data_dir() -> Path:
-    default = REPO_ROOT.parent / "shared" / "data"
-    return Path(os.environ.get("WATCHFLOOR_TEST_DATA", str(default)))
 
 
 def lawn() -> list[tuple[float, float]]:

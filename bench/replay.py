@@ -51,6 +51,7 @@ import av
 import cv2
 import numpy as np
 
+from bench.footage import data_dir
 from bench.results import write_section
 from watchfloor.config import SiteConfig, parse_site
 from watchfloor.detection.factory import DARKNET_INPUT_SIZE, load_detector
@@ -120,14 +121,6 @@ class Report:
     alt_rounds: int
     runs: list[Run] = field(default_factory=list)
     cli_check: dict[str, Any] | None = None
-
-
-def default_data_dir() -> Path:
-    """The labelled footage: $WATCHFLOOR_TEST_DATA or ../shared/data."""
-    env = os.environ.get("WATCHFLOOR_TEST_DATA")
-    if env:
-        return Path(env)
-    return REPO_ROOT.parent / "shared" / "data"
 
 
 def site_for(input_size: int | None) -> SiteConfig:
@@ -446,7 +439,7 @@ def load_report(path: Path) -> Report:
 def main() -> None:
     """Parse the command line, run the rounds, print (and write) the section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=default_data_dir())
+    parser.add_argument("--data", type=Path, default=data_dir())
     parser.add_argument(
         "--sequences", nargs="+", default=list(SEQUENCES), choices=SEQUENCES
     )
