@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import itertools
 import os
 import platform
@@ -72,6 +73,7 @@ from watchfloor.tracking.appearance import (
     appearance_distances,
     band_histogram,
     descriptor_of,
+    hellinger_distances,
 )
 from watchfloor.tracking.evaluation import read_mot_file, read_seqinfo
 from watchfloor.tracking.identities import IdentitySettings
@@ -119,19 +121,7 @@ def unit_mean(vectors: Sequence[np.ndarray]) -> np.ndarray:
 def hellinger(parts: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
     """Hellinger distance averaged over ``parts`` equal-length normalised
     histograms (empty ones left out), as the product's for two bands."""
-
-    def distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        p = np.asarray(a, dtype=np.float64).reshape(a.shape[0], parts, -1)
-        q = np.asarray(b, dtype=np.float64).reshape(b.shape[0], parts, -1)
-        overlap = np.einsum("nbk,mbk->nmb", np.sqrt(p), np.sqrt(q))
-        per_part = np.sqrt(np.clip(1.0 - overlap, 0.0, None))
-        valid = (p.sum(axis=2) > 0)[:, None, :] & (q.sum(axis=2) > 0)[None, :, :]
-        counted = valid.sum(axis=2)
-        total = np.where(valid, per_part, 0.0).sum(axis=2)
-        out: np.ndarray = np.where(counted > 0, total / np.maximum(counted, 1), 1.0)
-        return out
-
-    return distances
+    return functools.partial(hellinger_distances, parts=parts)
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -236,13 +236,23 @@ def appearance_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Returns:
         ``(N, M)`` distances.
     """
-    p = np.asarray(a, dtype=np.float64).reshape(-1, 2, _BAND_BINS)
-    q = np.asarray(b, dtype=np.float64).reshape(-1, 2, _BAND_BINS)
+    return hellinger_distances(a, b, parts=2)
+
+
+def hellinger_distances(a: np.ndarray, b: np.ndarray, parts: int) -> np.ndarray:
+    """Hellinger distances of every row of ``a`` to every row of ``b``, each
+    row being ``parts`` normalised histograms of equal length, averaged over
+    the parts; a part empty in either row is left out, with none left it is 1.
+    """
+    p = np.asarray(a, dtype=np.float64)
+    q = np.asarray(b, dtype=np.float64)
+    p = p.reshape(-1, parts, p.shape[-1] // parts)
+    q = q.reshape(-1, parts, q.shape[-1] // parts)
     overlap = np.einsum("nbk,mbk->nmb", np.sqrt(p), np.sqrt(q))
-    per_band = np.sqrt(np.clip(1.0 - overlap, 0.0, None))
+    per_part = np.sqrt(np.clip(1.0 - overlap, 0.0, None))
     valid = (p.sum(axis=2) > 0)[:, None, :] & (q.sum(axis=2) > 0)[None, :, :]
     counted = valid.sum(axis=2)
-    total = np.where(valid, per_band, 0.0).sum(axis=2)
+    total = np.where(valid, per_part, 0.0).sum(axis=2)
     out: np.ndarray = np.where(counted > 0, total / np.maximum(counted, 1), 1.0)
     return out
 
