@@ -360,9 +360,9 @@ class _Track:
     def leaving(self, width: int) -> bool:
         """Whether its last box is cut by the left or right side of a picture
         ``width`` pixels wide and its motion heads out through that side."""
-        x1, _, x2, _ = self.box
+        side = _cut_by_side(self.box, width)
         speed = self.motion.mean[4]
-        return (x1 <= _EDGE and speed < 0) or (x2 >= width - _EDGE and speed > 0)
+        return (side < 0 and speed < 0) or (side > 0 and speed > 0)
 
     def public(self) -> TrackedObject:
         assert self.track_id is not None
@@ -446,6 +446,16 @@ def _associate(
     return pairs, unmatched_tracks, unmatched_detections
 
 
+def _cut_by_side(box: Box, width: int) -> int:
+    """-1 when ``box`` is cut by the left side of a picture ``width`` pixels
+    wide, 1 by the right side, 0 by neither."""
+    if round(box[0]) <= _EDGE:
+        return -1
+    if round(box[2]) >= width - _EDGE:
+        return 1
+    return 0
+
+
 def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.ndarray]:
     """Each detection's colour descriptor, by ``id()``, from its crop.
 
@@ -457,9 +467,9 @@ def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.n
     height, width = image.shape[:2]
     out: dict[int, np.ndarray] = {}
     for d in detections:
-        x1, y1, x2, y2 = (round(v) for v in d.box)
-        if x1 <= _EDGE or x2 >= width - _EDGE:
+        if _cut_by_side(d.box, width):
             continue
+        x1, y1, x2, y2 = (round(v) for v in d.box)
         x1, x2 = max(0, x1), min(width, x2)
         y1, y2 = max(0, y1), min(height, y2)
         if x2 - x1 < 4 or y2 - y1 < 8:
