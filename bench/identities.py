@@ -3,10 +3,12 @@
 PETS09-S2L1 is cut into a left and a right view that overlap by a fifth of
 the picture's width (left: x from 0 to 0.6 of the width, right: from 0.4 to
 1), each written as an H.264 file, and replayed through the whole pipeline
-(detector, tracker, appearance) as two cameras of one site. TUD-Campus is a
-third camera, linked to both both ways, whose people are other people: none
-of its tracks may join a PETS identity. Two sites are resolved from the same
-tracks:
+(detector, tracker, appearance) as two cameras of one site; this is done at
+three x264 qualities (CRF), since a slightly different picture gives the
+detector slightly different boxes and the tracks change with them, and the
+targets are judged on the median. TUD-Campus is a third camera, linked to
+both both ways, whose people are other people: none of its tracks may join a
+PETS identity. Two sites are resolved from the same tracks:
 
 - **overlapping**: both views start together and the topology says they
   overlap;
@@ -19,12 +21,14 @@ at least a third of them (a tracker's id may pass from one person to another);
 else none, and every join of that track counts as wrong. Over the pairs of
 PETS tracks in different cameras: precision of "same identity" (pairs joined
 that are the same person, over pairs joined) and recall (over pairs that are
-the same person). Journeys: the
-share of people seen by both cameras all of whose tracks are one identity.
+the same person). Journeys: the share of people seen by both cameras all of
+whose tracks are one identity.
 
 Run: ``python -m bench.identities [--data DIR] [--results bench/RESULTS.md]
-[--reuse] [--compare-tracker JSON]``; ``--reuse`` takes the replayed tracks
-from the last run (``bench/out/identities/``) and only resolves again;
+[--reuse] [--crf N ...] [--compare-tracker JSON]``; ``--reuse`` takes the
+replayed tracks from the last run (``bench/out/identities/``) and only
+resolves again; ``--crf`` sets the x264 qualities the views are written at
+(default 18, 20 and 22);
 ``--compare-tracker '{"end_at_exit": false}'`` replays the same encoded views
 a second time with those tracker settings and sets the scores side by side.
 """
@@ -41,6 +45,7 @@ import shlex
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from itertools import combinations
 from pathlib import Path
@@ -74,6 +79,8 @@ RIGHT = (0.4, 1.0)
 DELAY_S = 20.0
 TUD_OFFSET_S = 30.0
 HEADING = "## Cross-camera identities"
+ENCODINGS = (18, 20, 22)
+"""x264 quality settings (CRF) the two views are written at, one replay each."""
 
 CAMERA = "  - {{name: {0}, url: {0}.mp4, detect: {{classes: [person]}}}}"
 TUD_LINKS = """
@@ -150,9 +157,12 @@ def cut_view(
     share: tuple[float, float],
     fps: float,
     max_frames: int | None = None,
+    crf: int = ENCODINGS[0],
 ) -> int:
     """Write the vertical strip ``share`` of ``video`` (its first ``max_frames``
-    frames, or all) as H.264; return the strip's left edge in pixels."""
+    frames, or all) as H.264 at quality ``crf``; return the strip's left edge
+    in pixels. One encoding thread, so that the same input and quality give
+    the same file."""
     with av.open(str(video)) as source:
         stream = source.streams.video[0]
         left, right = strip(share, stream.codec_context.width)
@@ -161,7 +171,7 @@ def cut_view(
             encoded.width = right - left
             encoded.height = stream.codec_context.height
             encoded.pix_fmt = "yuv420p"
-            encoded.options = {"preset": "veryfast", "crf": "18"}
+            encoded.options = {"preset": "veryfast", "crf": str(crf), "threads": "1"}
             for index, frame in enumerate(source.decode(stream)):
                 if max_frames is not None and index >= max_frames:
                     break
@@ -216,16 +226,19 @@ def replay_view(
 
 
 def replay_views(
-    data: Path, tracker: dict[str, Any] | None = None, cut: bool = True
+    data: Path,
+    tracker: dict[str, Any] | None = None,
+    cut: bool = True,
+    crf: int = ENCODINGS[0],
+    tud: View | None = None,
 ) -> dict[str, View]:
-    """Cut the two views (unless ``cut`` is false: those of the last run) and
-    replay them and TUD-Campus, the tracker's settings updated by ``tracker``."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    pets, tud = data / "PETS09-S2L1", data / "TUD-Campus"
-    pets_info, tud_info = (
-        read_seqinfo(pets / "seqinfo.ini"),
-        read_seqinfo(tud / "seqinfo.ini"),
-    )
+    """Cut the two views at quality ``crf`` (unless ``cut`` is false: those of
+    the last run) and replay them and TUD-Campus (unless ``tud`` is given),
+    the tracker's settings updated by ``tracker``."""
+    folder = OUT / f"crf{crf}"
+    folder.mkdir(parents=True, exist_ok=True)
+    pets = data / "PETS09-S2L1"
+    pets_info = read_seqinfo(pets / "seqinfo.ini")
     gt = read_mot_file(pets / "gt" / "gt.txt")
     site = parse_site(site_text(False, pets_info.width))
     if tracker:
@@ -234,20 +247,40 @@ def replay_views(
         )
     views: dict[str, View] = {}
     for camera, share in (("left", LEFT), ("right", RIGHT)):
-        path = OUT / f"{camera}.mp4"
+        path = folder / f"{camera}.mp4"
         if cut:
-            cut_view(find_video(pets), path, share, pets_info.frame_rate)
+            cut_view(find_video(pets), path, share, pets_info.frame_rate, crf=crf)
         left, right = strip(share, pets_info.width)
         truth = view_truth(gt, left, right - left)
-        print(f"replaying {camera} ({right - left} px wide from x={left})", flush=True)
+        print(
+            f"replaying {camera} at CRF {crf} ({right - left} px wide from x={left})",
+            flush=True,
+        )
         views[camera] = replay_view(site, camera, path, pets_info.frame_rate, truth)
-    truth = view_truth(read_mot_file(tud / "gt" / "gt.txt"), 0, tud_info.width)
-    print("replaying tud", flush=True)
-    views["tud"] = replay_view(site, "tud", find_video(tud), tud_info.frame_rate, truth)
-    if not tracker:
-        with (OUT / "views.pickle").open("wb") as out:
-            pickle.dump(views, out)
+    if tud is None:
+        sequence = data / "TUD-Campus"
+        info = read_seqinfo(sequence / "seqinfo.ini")
+        truth = view_truth(read_mot_file(sequence / "gt" / "gt.txt"), 0, info.width)
+        print("replaying tud", flush=True)
+        tud = replay_view(site, "tud", find_video(sequence), info.frame_rate, truth)
+    views["tud"] = tud
     return views
+
+
+def replay_encodings(
+    data: Path,
+    encodings: Sequence[int],
+    tracker: dict[str, Any] | None = None,
+    cut: bool = True,
+) -> dict[int, dict[str, View]]:
+    """The views replayed at each quality of ``encodings`` (TUD-Campus, which
+    is not cut, once)."""
+    replayed: dict[int, dict[str, View]] = {}
+    tud: View | None = None
+    for crf in encodings:
+        replayed[crf] = replay_views(data, tracker, cut, crf, tud)
+        tud = replayed[crf]["tud"]
+    return replayed
 
 
 @dataclass
@@ -257,6 +290,7 @@ class Outcome:
     tud_joined: int
     errors: int = 0
     errors_on_mixed_tracks: int = 0
+    crf: int | None = None
 
 
 def resolve(views: dict[str, View], site: SiteConfig, right_delay_s: float) -> Outcome:
@@ -312,34 +346,66 @@ def resolve(views: dict[str, View], site: SiteConfig, right_delay_s: float) -> O
 
 def table(outcomes: list[Outcome]) -> str:
     lines = [
-        "| site | PETS tracks | identities | PETS cross-camera pairs joined | of them "
-        "the same person | same-person pairs | pairwise precision | pairwise recall "
-        "| people in both views | journeys as one identity | TUD tracks joined "
-        "to a PETS identity |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| site | encoding | PETS tracks | identities | PETS cross-camera pairs "
+        "joined | of them the same person | same-person pairs | pairwise precision "
+        "| pairwise recall | people in both views | journeys as one identity "
+        "| TUD tracks joined to a PETS identity |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for o in outcomes:
+    for o in sorted(outcomes, key=lambda o: (o.scenario != "overlapping", o.crf)):
         s = o.scores
         lines.append(
-            f"| {o.scenario} | {s.tracks} | {s.identities} | {s.pairs_joined} "
-            f"| {s.pairs_true} | {s.pairs_same} | {s.precision:.2f} | {s.recall:.2f} "
-            f"| {s.people_seen_twice} | {s.journeys_whole} ({s.journeys:.0%}) "
-            f"| {o.tud_joined} |"
+            f"| {o.scenario} | CRF {o.crf} | {s.tracks} | {s.identities} "
+            f"| {s.pairs_joined} | {s.pairs_true} | {s.pairs_same} "
+            f"| {s.precision:.2f} | {s.recall:.2f} | {s.people_seen_twice} "
+            f"| {s.journeys_whole} ({s.journeys:.0%}) | {o.tud_joined} |"
         )
     return "\n".join(lines)
 
 
-def report(views: dict[str, View], outcomes: list[Outcome], command: str) -> str:
+def median(values: Sequence[float]) -> float:
+    return float(np.median(values))
+
+
+def target_line(outcomes: list[Outcome]) -> str:
+    """The overlapping pair's precision and recall against the targets: the
+    median over the encodings, and each."""
+    overlapping = [o for o in outcomes if o.scenario == "overlapping"]
+    parts = []
+    for name, target in (("precision", 0.9), ("recall", 0.7)):
+        values = [getattr(o.scores, name) for o in overlapping]
+        each = ", ".join(
+            f"CRF {o.crf} {o.scores.pairs_true} of "
+            f"{o.scores.pairs_joined if name == 'precision' else o.scores.pairs_same}"
+            f" = {getattr(o.scores, name):.3f}"
+            for o in overlapping
+        )
+        met = "met" if median(values) >= target else "NOT met"
+        parts.append(
+            f"pairwise {name} >= {target} (median {median(values):.3f}: {met}; {each})"
+        )
+    return "Targets on the overlapping pair: " + "; ".join(parts) + "."
+
+
+def report(
+    replayed: dict[int, dict[str, View]], outcomes: list[Outcome], command: str
+) -> str:
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     machine = (
         f"{os.cpu_count()} CPUs, {platform.machine()}, {platform.system()} "
         f"{platform.release()}; Python {platform.python_version()}"
     )
-    replays = ", ".join(
-        f"{v.camera} {len(v.tracks)} tracks in {v.wall_s:.0f} s" for v in views.values()
+    replays = "; ".join(
+        f"CRF {crf}: "
+        + ", ".join(
+            f"{v.camera} {len(v.tracks)} tracks in {v.wall_s:.0f} s"
+            for v in views.values()
+        )
+        + f" (tracks on one person for less than 80 % of their frames: "
+        f"{impure(views)})"
+        for crf, views in replayed.items()
     )
     settings = parse_site("").identities
-    overlap = outcomes[0].scores
     text = [
         HEADING,
         "",
@@ -357,35 +423,24 @@ def report(views: dict[str, View], outcomes: list[Outcome], command: str) -> str
         f"{settings.reappear_max_s}, reappear_distance "
         f"{settings.reappear_distance}, reappear_max_distance "
         f"{settings.reappear_max_distance}); detector and tracker "
-        f"defaults, every frame at the sequences' capture rates. Replays: {replays}; "
-        f"tracks on one person for less than 80 % of their frames: {impure(views)}. "
-        "The two views are encoded afresh on each run, and x264's output is "
-        "not the same from one run to the next (even on one thread): the "
-        "detector's boxes differ a little, and with them the tracks, so the "
-        "counts below move by a few pairs between runs.",
+        f"defaults, every frame at the sequences' capture rates. Replays: {replays}.",
         "",
         table(outcomes),
         "",
-        f"Targets on the overlapping pair: pairwise precision >= 0.9 "
-        f"({overlap.pairs_true} of {overlap.pairs_joined} = "
-        f"{overlap.precision:.3f}: {'met' if overlap.precision >= 0.9 else 'NOT met'}"
-        f"), recall >= 0.7 ({overlap.pairs_true} of {overlap.pairs_same} = "
-        f"{overlap.recall:.3f}: {'met' if overlap.recall >= 0.7 else 'NOT met'}).",
+        target_line(outcomes),
         "",
         " ".join(
-            f"{o.scenario}: {o.errors_on_mixed_tracks} of the {o.errors} wrong or "
-            "missed pairs involve a track that is on one person for less than "
-            "80 % of its frames (the per-camera tracker passed its id from one "
-            "person to another)."
+            f"{o.scenario}, CRF {o.crf}: {o.errors_on_mixed_tracks} of {o.errors};"
             for o in outcomes
         )
-        + " Such a track is two people's halves: joining it is wrong for one "
-        "half and leaving it is a miss for the other, so the per-camera "
-        "tracker's id switches bound what the resolver can reach. Where both "
-        "tracks are each on one person and the ground points apply, joins are "
-        "rarely wrong; appearance alone (the linked site, and TUD-Campus, "
-        "whose people never joined a PETS identity) is kept strict, so it "
-        "misses more than it joins.",
+        + " these are the wrong or missed pairs, and of them those that involve a "
+        "track on one person for less than 80 % of its frames (the per-camera "
+        "tracker passed its id from one person to another). Such a track is "
+        "two people's halves: joining it is wrong for one half and leaving it "
+        "is a miss for the other, so the per-camera tracker's id switches bound "
+        "what the resolver can reach. Appearance alone (the linked site, and "
+        "TUD-Campus, whose people never joined a PETS identity) is kept strict, "
+        "so it misses more than it joins.",
     ]
     return "\n".join(text) + "\n"
 
@@ -393,12 +448,14 @@ def report(views: dict[str, View], outcomes: list[Outcome], command: str) -> str
 REAPPEAR_SWEEP: tuple[float | None, ...] = (None, 3.0, 5.0, 8.0)
 
 
-def reappear_sweep(views: dict[str, View], width: int) -> str:
+def reappear_sweep(replayed: dict[int, dict[str, View]], width: int) -> str:
     """Pairwise scores of both sites as ``reappear_max_s`` varies (the rest
-    at the defaults): how much the default owes to this footage."""
+    at the defaults), medians over the encodings: how much the default owes
+    to this footage."""
     lines = [
         "Sensitivity to `identities.reappear_max_s` (a track seen again in its "
-        "own camera), the other settings at their defaults:",
+        "own camera), the other settings at their defaults, medians over the "
+        "encodings:",
         "",
         "| reappear_max_s | overlapping precision | overlapping recall "
         "| linked precision | linked recall |",
@@ -409,10 +466,12 @@ def reappear_sweep(views: dict[str, View], width: int) -> str:
         for overlapping, delay in ((True, 0.0), (False, DELAY_S)):
             site = parse_site(site_text(overlapping, width))
             settings = site.identities.model_copy(update={"reappear_max_s": value})
-            scores = resolve(
-                views, site.model_copy(update={"identities": settings}), delay
-            ).scores
-            row += [f"{scores.precision:.2f}", f"{scores.recall:.2f}"]
+            site = site.model_copy(update={"identities": settings})
+            scores = [resolve(v, site, delay).scores for v in replayed.values()]
+            row += [
+                f"{median([s.precision for s in scores]):.2f}",
+                f"{median([s.recall for s in scores]):.2f}",
+            ]
         label = "off" if value is None else f"{value:g} s"
         default = parse_site("").identities.reappear_max_s
         if value == default:
@@ -432,7 +491,10 @@ def impure(views: dict[str, View]) -> str:
 
 
 def tracker_comparison(
-    views: dict[str, View], other: dict[str, View], changed: dict[str, Any], width: int
+    replayed: dict[int, dict[str, View]],
+    other: dict[int, dict[str, View]],
+    changed: dict[str, Any],
+    width: int,
 ) -> str:
     """The scores of the same views replayed with the tracker's defaults and
     with ``changed``: what a tracker setting does to identities."""
@@ -441,20 +503,21 @@ def tracker_comparison(
         f"The same views replayed again in this run with `tracker: {{{setting}}}`, "
         "beside the defaults (same encoded files, so only the tracker differs):",
         "",
-        "| tracker | PETS tracks | tracks on one person < 80 % of their frames "
-        "| overlapping precision | overlapping recall | linked precision "
-        "| linked recall | journeys (overlapping) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| tracker | encoding | PETS tracks | tracks on one person < 80 % of "
+        "their frames | overlapping precision | overlapping recall | linked "
+        "precision | linked recall | journeys (overlapping) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for label, replayed in (("defaults", views), (setting, other)):
-        overlapping = resolve(replayed, parse_site(site_text(True, width)), 0.0)
-        linked = resolve(replayed, parse_site(site_text(False, width)), DELAY_S)
-        o, k = overlapping.scores, linked.scores
-        lines.append(
-            f"| {label} | {o.tracks} | {impure(replayed)} | {o.precision:.2f} "
-            f"| {o.recall:.2f} | {k.precision:.2f} | {k.recall:.2f} "
-            f"| {o.journeys_whole} of {o.people_seen_twice} |"
-        )
+    for label, encodings in (("defaults", replayed), (setting, other)):
+        for crf, views in encodings.items():
+            overlapping = resolve(views, parse_site(site_text(True, width)), 0.0)
+            linked = resolve(views, parse_site(site_text(False, width)), DELAY_S)
+            o, k = overlapping.scores, linked.scores
+            lines.append(
+                f"| {label} | CRF {crf} | {o.tracks} | {impure(views)} "
+                f"| {o.precision:.2f} | {o.recall:.2f} | {k.precision:.2f} "
+                f"| {k.recall:.2f} | {o.journeys_whole} of {o.people_seen_twice} |"
+            )
     return "\n".join(lines)
 
 
@@ -464,6 +527,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, help="write the section here")
     parser.add_argument("--reuse", action="store_true", help="reuse replayed tracks")
     parser.add_argument(
+        "--crf",
+        type=int,
+        nargs="+",
+        default=list(ENCODINGS),
+        help="x264 qualities to write the views at, one replay each "
+        f"(default: {' '.join(map(str, ENCODINGS))})",
+    )
+    parser.add_argument(
         "--compare-tracker",
         type=json.loads,
         metavar="JSON",
@@ -471,16 +542,21 @@ def main(argv: list[str] | None = None) -> int:
         "'{\"end_at_exit\": false}', and compare",
     )
     args = parser.parse_args(argv)
-    if args.reuse and (OUT / "views.pickle").exists():
-        with (OUT / "views.pickle").open("rb") as handle:
-            views: dict[str, Any] = pickle.load(handle)
+    saved = OUT / "views.pickle"
+    if args.reuse and saved.exists():
+        with saved.open("rb") as handle:
+            replayed: dict[int, dict[str, View]] = pickle.load(handle)
     else:
-        views = replay_views(args.data)
+        replayed = replay_encodings(args.data, args.crf)
+        with saved.open("wb") as out:
+            pickle.dump(replayed, out)
     width = read_seqinfo(args.data / "PETS09-S2L1" / "seqinfo.ini").width
-    outcomes = [
-        resolve(views, parse_site(site_text(True, width)), 0.0),
-        resolve(views, parse_site(site_text(False, width)), DELAY_S),
-    ]
+    outcomes = []
+    for crf, views in replayed.items():
+        for overlapping, delay in ((True, 0.0), (False, DELAY_S)):
+            outcome = resolve(views, parse_site(site_text(overlapping, width)), delay)
+            outcome.crf = crf
+            outcomes.append(outcome)
     command = " ".join(
         [
             "python -m bench.identities",
@@ -488,11 +564,16 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     section = (
-        report(views, outcomes, command) + "\n" + reappear_sweep(views, width) + "\n"
+        report(replayed, outcomes, command)
+        + "\n"
+        + reappear_sweep(replayed, width)
+        + "\n"
     )
     if args.compare_tracker:
-        other = replay_views(args.data, tracker=args.compare_tracker, cut=False)
-        comparison = tracker_comparison(views, other, args.compare_tracker, width)
+        other = replay_encodings(
+            args.data, list(replayed), tracker=args.compare_tracker, cut=False
+        )
+        comparison = tracker_comparison(replayed, other, args.compare_tracker, width)
         section += "\n" + comparison + "\n"
     print(section)
     if args.results:

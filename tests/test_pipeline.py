@@ -18,7 +18,7 @@ from watchfloor.engine import Engine
 from watchfloor.ingest.frames import Frame
 from watchfloor.models import Event, Track
 from watchfloor.models.database import Database
-from watchfloor.pipeline import CameraPipeline
+from watchfloor.pipeline import CameraPipeline, FinishedTrack, TrackAppearanceCollector
 
 
 class CountingDetector:
@@ -119,3 +119,32 @@ cameras:
         picture = cv2.imread(str(site.media_dir / event.snapshot))
         assert picture is not None and picture.shape[0] > 10
     db.close()
+
+
+@pytest.mark.parametrize(
+    ("last_x", "exited"),
+    [
+        pytest.param(300, True, id="walks-out-at-the-right"),
+        pytest.param(160, False, id="vanishes-in-the-middle"),
+    ],
+)
+def test_a_finished_track_says_whether_it_walked_out_of_view(
+    last_x: int, exited: bool
+) -> None:
+    site = parse_site("cameras: [{name: cam, url: rtsp://cam/x}]")
+    pipeline = CameraPipeline(
+        site.camera("cam"), site, detector=CountingDetector(), motion_gate=False
+    )
+    finished: list[FinishedTrack] = []
+    collector = TrackAppearanceCollector("cam", finished.append)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for i in range(60):
+        image = np.full((240, 320, 3), 60, np.uint8)
+        x = 40 + i * 10
+        if x <= last_x:
+            cv2.rectangle(image, (x, 80), (x + 30, 160), (255, 255, 255), -1)
+        frame = Frame("cam", i, start + timedelta(seconds=i / 5), image)
+        collector(pipeline.process(frame))
+    assert len(finished) == 1
+    assert finished[0].exited is exited
+    assert finished[0].summary(1).exited is exited

@@ -20,6 +20,7 @@ import numpy as np
 
 from watchfloor.config import CameraConfig, SiteConfig
 from watchfloor.detection.base import Detection, Detector
+from watchfloor.detection.boxes import cut_by_border
 from watchfloor.detection.factory import load_detector
 from watchfloor.detection.filters import filter_detections
 from watchfloor.detection.motion import MotionGate
@@ -128,6 +129,8 @@ class FinishedTrack:
         path: Where its feet were, ``(POSIX seconds, x, y)`` in normalised
             picture coordinates (see
             :class:`~watchfloor.tracking.appearance.TrackMotion`).
+        exited: Its last box was cut by the picture's border: it was last
+            seen walking out of view, not hidden or missed inside it.
     """
 
     camera: str
@@ -139,6 +142,7 @@ class FinishedTrack:
     direction: str | None
     size_class: str | None
     path: tuple[tuple[float, float, float], ...] = ()
+    exited: bool = False
 
     def summary(self, key: int) -> TrackSummary:
         """The track as the identity resolver sees it, under ``key``."""
@@ -150,6 +154,7 @@ class FinishedTrack:
             end=self.last_seen,
             descriptor=self.appearance.descriptor if self.appearance else None,
             path=self.path,
+            exited=self.exited,
         )
 
 
@@ -160,6 +165,7 @@ class _Observed:
     label: str
     sampler: CropSampler = field(default_factory=CropSampler)
     motion: TrackMotion = field(default_factory=TrackMotion)
+    at_border: bool = False
 
 
 @dataclass
@@ -186,6 +192,7 @@ class TrackAppearanceCollector:
             observed.last_seen = frame.time
             now = frame.time.timestamp()
             observed.motion.add(track.box, frame.width, frame.height, now)
+            observed.at_border = cut_by_border(track.box, frame.width, frame.height)
             others = boxes[:index] + boxes[index + 1 :]
             observed.sampler.offer(now, track.box, track.score, frame.image, others)
         for track_id in update.ended:
@@ -203,6 +210,7 @@ class TrackAppearanceCollector:
                     direction=done.motion.direction(),
                     size_class=done.motion.size_class(),
                     path=tuple(done.motion.path),
+                    exited=done.at_border,
                 )
             )
 

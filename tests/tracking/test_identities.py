@@ -156,6 +156,23 @@ def test_colours_alone_must_agree_more_across_cameras_than_in_one() -> None:
     assert same(reappeared, 1, 2)
 
 
+@pytest.mark.parametrize(
+    ("exited", "joined"),
+    [
+        pytest.param(False, True, id="hidden-at-the-side"),
+        pytest.param(True, False, id="walked-out-at-the-side"),
+    ],
+)
+def test_whoever_comes_in_where_a_track_walked_out_is_someone_else(
+    exited: bool, joined: bool
+) -> None:
+    # Dressed alike, the second comes in 1 s later where the first was last:
+    # seen again after a moment hidden, unless the first walked out of view.
+    gone = replace(walked(1, "a", 0, 10, (0.99, 0.5)), exited=exited)
+    found = identities(Topology(), [gone], [walked(2, "a", 11, 15, (0.98, 0.5))])
+    assert same(found, 1, 2) is joined
+
+
 def test_reappearing_can_be_turned_off() -> None:
     resolver = IdentityResolver(Topology(), IdentitySettings(reappear_max_s=None))
     first = resolver.resolve([walked(1, "a", 0, 10, (0.5, 0.5))])

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from tests.tracking.scenes import car, person
 from watchfloor.detection.base import Detection
+from watchfloor.tracking.appearance import appearance_distance
 from watchfloor.tracking.tracker import (
     ObjectTracker,
     TrackedObject,
@@ -419,6 +420,38 @@ def test_colours_keep_ids_when_two_people_meet_and_part() -> None:
     # here the red one's track goes with the blue one.
     blind_first, blind_last = left_ids(with_pictures=False)
     assert blind_first != blind_last
+
+
+def test_a_box_two_people_share_does_not_change_the_colours_of_its_track() -> None:
+    # A red and a blue person meet, the blue one half behind the red one, and
+    # stand for two seconds; the detector sees them as one box, mostly red.
+    # The red one's track takes it, and keeps its own colours: the blue part
+    # is not the red person's.
+    red, blue = (30, 30, 200), (200, 60, 10)
+    tracker = ObjectTracker()
+    looks: dict[int, np.ndarray] = {}
+    for k in range(36):
+        t = k / 10.0
+        walk = min(t, 1.5)
+        a = person(100.0 + 112.0 * walk, 100.0)
+        b = person(460.0 - 176.0 / 1.5 * walk, 100.0)  # stops 16 px right of red
+        shown = _picture([(b, blue), (a, red)])
+        if t < 1.5:
+            update = tracker.update([a, b], t, shown)
+            looks = {
+                tr.track_id: tr.look.copy()
+                for tr in tracker._tracks
+                if tr.track_id is not None and tr.look is not None
+            }
+            if update.tracks:
+                red_id = min(update.tracks, key=lambda tr: tr.box[0]).track_id
+        else:
+            both = Detection((a.box[0], 100.0, b.box[2], 200.0), 0.9, "person")
+            update = tracker.update([both], t, shown)
+            assert [tr.track_id for tr in update.tracks] == [red_id]
+    (track,) = [tr for tr in tracker._tracks if tr.track_id == red_id]
+    assert track.look is not None
+    assert appearance_distance(track.look, looks[red_id]) < 0.01
 
 
 def test_a_person_coming_in_at_the_side_keeps_one_id_as_their_colours_show() -> None:

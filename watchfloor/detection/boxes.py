@@ -21,6 +21,30 @@ ResizeMode = Literal["letterbox", "stretch"]
 PAD_VALUE = 114
 """Grey level of letterbox padding (the value YOLO exports are trained with)."""
 
+EDGE_PX = 2
+"""Pixels from the picture's border within which a box counts as cut off by it."""
+
+
+def cut_by_border(
+    box: tuple[float, float, float, float], width: int, height: int
+) -> bool:
+    """Whether ``box`` (pixels) is cut off by any side of a ``width`` x
+    ``height`` picture: part of the object is out of view.
+
+    Example:
+        >>> cut_by_border((0.0, 10.0, 20.0, 60.0), 100, 100)
+        True
+        >>> cut_by_border((10.0, 10.0, 20.0, 60.0), 100, 100)
+        False
+    """
+    x1, y1, x2, y2 = (round(v) for v in box)
+    return (
+        x1 <= EDGE_PX
+        or y1 <= EDGE_PX
+        or x2 >= width - EDGE_PX
+        or y2 >= height - EDGE_PX
+    )
+
 
 @dataclass(frozen=True, slots=True)
 class InputTransform:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from watchfloor.detection.boxes import cut_by_border
 from watchfloor.tracking.paths import FootPath, PathPoint
 
 COLOURS = (
@@ -298,8 +299,11 @@ class CropSampler:
             return False
         height, width = image.shape[:2]
         x1, y1, x2, y2 = box
-        whole = x1 >= 2 and y1 >= 2 and x2 <= width - 2 and y2 <= height - 2
-        if not whole or y2 - y1 < MIN_CROP_HEIGHT or x2 - x1 < 4:
+        if (
+            cut_by_border(box, width, height)
+            or y2 - y1 < MIN_CROP_HEIGHT
+            or x2 - x1 < 4
+        ):
             return False
         if any(_overlap_share(box, other) > 0.1 for other in others):
             return False

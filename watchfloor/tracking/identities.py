@@ -14,7 +14,9 @@ A track may join an identity only where the site's topology allows it:
 - with no topology at all, any other camera within ``unlinked_max_s``;
 - its own camera again, within ``reappear_max_s`` of the identity's last track
   there ending and ``reappear_distance`` of where that track was last seen
-  (an occlusion, or detections missed for longer than the tracker waits);
+  (an occlusion, or detections missed for longer than the tracker waits),
+  unless that track was last seen walking out of the picture (its box cut by
+  the border): whoever comes in there next is taken for someone else;
 
 and never when the identity is in the same camera at the same time, nor in
 another camera that does not overlap this one at the same time (nobody is in
@@ -233,13 +235,14 @@ class IdentitySettings(BaseModel):
         ),
     )
     max_distance_on_ground: float = Field(
-        0.5,
+        0.45,
         gt=0,
         le=1,
         description=(
             "The same, for overlapping cameras with ground points when the "
             "two tracks' feet were at the same place at the same time: that "
-            "agreement lets a less certain appearance through."
+            "agreement lets a less certain appearance through, though not "
+            "any: two people walking side by side are at the same place too."
         ),
     )
     margin: float = Field(
@@ -327,6 +330,9 @@ class TrackSummary:
         descriptor: Its appearance descriptor; ``None``: it never joins.
         path: Where its feet were: ``(POSIX seconds, x, y)`` in normalised
             picture coordinates, in time order (a few a second are enough).
+        exited: It was last seen cut by its picture's border, walking out of
+            view: a track starting there soon after is someone coming in,
+            not it seen again.
     """
 
     key: int
@@ -338,6 +344,7 @@ class TrackSummary:
     path: tuple[tuple[float, float, float], ...] = field(
         default=(), compare=False, repr=False
     )
+    exited: bool = False
 
 
 @dataclass
@@ -443,6 +450,8 @@ class IdentityResolver:
         if limit is None or not 0 <= gap <= limit or not a.path or not b.path:
             return False
         first, second = sorted((a, b), key=lambda s: s.start)
+        if first.exited:
+            return False
         _, x1, y1 = first.path[-1]
         _, x2, y2 = second.path[0]
         return math.hypot(x2 - x1, y2 - y1) <= self.settings.reappear_distance

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import linear_sum_assignment
 
 from watchfloor.detection.base import Detection
-from watchfloor.detection.boxes import iou_matrix
+from watchfloor.detection.boxes import EDGE_PX, iou_matrix
 from watchfloor.tracking.appearance import appearance_distances, descriptor_of
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,9 @@ _NEW_TRACK_GATE = 9.4877
 
 _INFEASIBLE = 1e6
 
-_EDGE = 2
-"""Pixels from the picture's border within which a box counts as cut off."""
+_SHARED_IOU = 0.3
+"""IoU from which a detection's box counts as covering a track's predicted box
+(see :func:`_shared`)."""
 
 
 class TrackerSettings(BaseModel):
@@ -449,11 +450,30 @@ def _associate(
 def _cut_by_side(box: Box, width: int) -> int:
     """-1 when ``box`` is cut by the left side of a picture ``width`` pixels
     wide, 1 by the right side, 0 by neither."""
-    if round(box[0]) <= _EDGE:
+    if round(box[0]) <= EDGE_PX:
         return -1
-    if round(box[2]) >= width - _EDGE:
+    if round(box[2]) >= width - EDGE_PX:
         return 1
     return 0
+
+
+def _shared(detections: Sequence[Detection], tracks: Sequence[_Track]) -> set[int]:
+    """The ``id()`` of each detection whose box covers two or more confirmed
+    tracks: people crossing or walking together, seen as one. A track is
+    covered where its predicted box is, or, while lost, where it was last
+    seen (the one hidden in the shared box may stay there while its
+    prediction moves on). The box's colours are of neither alone."""
+    confirmed = [t for t in tracks if t.confirmed]
+    if len(confirmed) < 2 or not detections:
+        return set()
+    boxes = np.array([d.box for d in detections], dtype=np.float64)
+    covers = iou_matrix(boxes, np.array([t.motion.box for t in confirmed]))
+    lost = [i for i, t in enumerate(confirmed) if t.state is TrackState.LOST]
+    if lost:
+        last = iou_matrix(boxes, np.array([confirmed[i].box for i in lost]))
+        covers[:, lost] = np.maximum(covers[:, lost], last)
+    hits = (covers >= _SHARED_IOU).sum(axis=1)
+    return {id(d) for d, n in zip(detections, hits, strict=True) if n >= 2}
 
 
 def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.ndarray]:
@@ -513,7 +533,10 @@ class ObjectTracker:
     :mod:`watchfloor.tracking.appearance`, from its crop) are compared with a
     running mean of the track's: in stages 1 to 3 a detection too unlike a
     track (``appearance_gate``) cannot continue it, and in stage 1 the colour
-    distance weighs in the cost (``appearance_weight``).
+    distance weighs in the cost (``appearance_weight``). A detection whose box
+    covers the predicted boxes of two tracks (people crossing, seen as one)
+    may continue one of them but does not change its colours, so that when
+    they part each is still told by its own.
 
     Confident detections still left start new tracks. A new track is
     confirmed, and gets an id, once it has been seen in ``confirm_hits``
@@ -554,6 +577,7 @@ class ObjectTracker:
         self._last_time: float | None = None
         self._wall_clock: bool | None = None
         self._looks: dict[int, np.ndarray] = {}
+        self._shared: set[int] = set()
 
     @property
     def time(self) -> float | None:
@@ -603,6 +627,7 @@ class ObjectTracker:
         ]
         # Colours only of the detections that take part.
         self._looks = _looks(confident + weak, image) if image is not None else {}
+        self._shared = _shared(confident + weak, self._tracks)
         confirmed = [t for t in self._tracks if t.confirmed]
         tentative = [t for t in self._tracks if not t.confirmed]
         result = TrackerUpdate(time=now)
@@ -785,8 +810,9 @@ class ObjectTracker:
     ) -> None:
         track.see(detection, now)
         look = self._looks.get(id(detection))
-        if look is not None:
-            # A running mean: one odd crop (a passer-by in front) moves it little.
+        if look is not None and id(detection) not in self._shared:
+            # A running mean: one odd crop (a passer-by in front) moves it
+            # little; a box two tracks share is left out, as it is of neither.
             track.look = look if track.look is None else 0.9 * track.look + 0.1 * look
         if track.state is TrackState.LOST and track.track_id is not None:
             result.recovered.append(track.track_id)
