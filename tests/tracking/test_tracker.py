@@ -422,13 +422,19 @@ def test_colours_keep_ids_when_two_people_meet_and_part() -> None:
     assert blind_first != blind_last
 
 
-def test_a_box_two_people_share_does_not_change_the_colours_of_its_track() -> None:
+@pytest.mark.parametrize(
+    ("shared_box_iou", "kept"),
+    [pytest.param(0.3, True, id="default"), pytest.param(1.0, False, id="off")],
+)
+def test_a_box_two_people_share_does_not_change_the_colours_of_its_track(
+    shared_box_iou: float, kept: bool
+) -> None:
     # A red and a blue person meet, the blue one half behind the red one, and
     # stand for two seconds; the detector sees them as one box, mostly red.
     # The red one's track takes it, and keeps its own colours: the blue part
-    # is not the red person's.
+    # is not the red person's. With the rule off, they turn purple.
     red, blue = (30, 30, 200), (200, 60, 10)
-    tracker = ObjectTracker()
+    tracker = ObjectTracker(TrackerSettings(shared_box_iou=shared_box_iou))
     looks: dict[int, np.ndarray] = {}
     for k in range(36):
         t = k / 10.0
@@ -451,7 +457,7 @@ def test_a_box_two_people_share_does_not_change_the_colours_of_its_track() -> No
             assert [tr.track_id for tr in update.tracks] == [red_id]
     (track,) = [tr for tr in tracker._tracks if tr.track_id == red_id]
     assert track.look is not None
-    assert appearance_distance(track.look, looks[red_id]) < 0.01
+    assert (appearance_distance(track.look, looks[red_id]) < 0.01) is kept
 
 
 def test_a_person_coming_in_at_the_side_keeps_one_id_as_their_colours_show() -> None:

@@ -38,10 +38,6 @@ _NEW_TRACK_GATE = 9.4877
 
 _INFEASIBLE = 1e6
 
-_SHARED_IOU = 0.3
-"""IoU from which a detection's box counts as covering a track's predicted box
-(see :func:`_shared`)."""
-
 
 class TrackerSettings(BaseModel):
     """How the per-camera tracker associates detections and keeps tracks.
@@ -158,6 +154,17 @@ class TrackerSettings(BaseModel):
         description=(
             "Share of the colour distance in the cost of matching confident "
             "detections to tracks (the rest is box overlap)."
+        ),
+    )
+    shared_box_iou: float = Field(
+        default=0.3,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "A detection whose box overlaps two or more tracks at this IoU or "
+            "more (their predicted boxes, or where a lost one was last seen) "
+            "is people seen together as one: it may continue one of them but "
+            "does not change that track's colours. 1 turns this off."
         ),
     )
 
@@ -457,11 +464,13 @@ def _cut_by_side(box: Box, width: int) -> int:
     return 0
 
 
-def _shared(detections: Sequence[Detection], tracks: Sequence[_Track]) -> set[int]:
-    """The ``id()`` of each detection whose box covers two or more confirmed
-    tracks: people crossing or walking together, seen as one. A track is
-    covered where its predicted box is, or, while lost, where it was last
-    seen (the one hidden in the shared box may stay there while its
+def _shared(
+    detections: Sequence[Detection], tracks: Sequence[_Track], min_iou: float
+) -> set[int]:
+    """The ``id()`` of each detection whose box overlaps two or more confirmed
+    tracks at ``min_iou`` or more: people crossing or walking together, seen
+    as one. A track is where its predicted box is or, while lost, where it
+    was last seen (the one hidden in the shared box may stay there while its
     prediction moves on). The box's colours are of neither alone."""
     confirmed = [t for t in tracks if t.confirmed]
     if len(confirmed) < 2 or not detections:
@@ -472,7 +481,7 @@ def _shared(detections: Sequence[Detection], tracks: Sequence[_Track]) -> set[in
     if lost:
         last = iou_matrix(boxes, np.array([confirmed[i].box for i in lost]))
         covers[:, lost] = np.maximum(covers[:, lost], last)
-    hits = (covers >= _SHARED_IOU).sum(axis=1)
+    hits = (covers >= min_iou).sum(axis=1)
     return {id(d) for d, n in zip(detections, hits, strict=True) if n >= 2}
 
 
@@ -534,9 +543,9 @@ class ObjectTracker:
     running mean of the track's: in stages 1 to 3 a detection too unlike a
     track (``appearance_gate``) cannot continue it, and in stage 1 the colour
     distance weighs in the cost (``appearance_weight``). A detection whose box
-    covers the predicted boxes of two tracks (people crossing, seen as one)
-    may continue one of them but does not change its colours, so that when
-    they part each is still told by its own.
+    covers two tracks (people crossing, seen as one: ``shared_box_iou``) may
+    continue one of them but does not change its colours, so that when they
+    part each is still told by its own.
 
     Confident detections still left start new tracks. A new track is
     confirmed, and gets an id, once it has been seen in ``confirm_hits``
@@ -627,7 +636,7 @@ class ObjectTracker:
         ]
         # Colours only of the detections that take part.
         self._looks = _looks(confident + weak, image) if image is not None else {}
-        self._shared = _shared(confident + weak, self._tracks)
+        self._shared = _shared(confident + weak, self._tracks, settings.shared_box_iou)
         confirmed = [t for t in self._tracks if t.confirmed]
         tentative = [t for t in self._tracks if not t.confirmed]
         result = TrackerUpdate(time=now)
