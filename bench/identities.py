@@ -364,6 +364,7 @@ def table(outcomes: list[Outcome]) -> str:
 
 
 def median(values: Sequence[float]) -> float:
+    """The median of the encodings' scores."""
     return float(np.median(values))
 
 
@@ -429,18 +430,18 @@ def report(
         "",
         target_line(outcomes),
         "",
-        " ".join(
-            f"{o.scenario}, CRF {o.crf}: {o.errors_on_mixed_tracks} of {o.errors};"
+        "Wrong or missed pairs, and how many of them involve a track on one "
+        "person for less than 80 % of its frames (the per-camera tracker passed "
+        "its id from one person to another): "
+        + "; ".join(
+            f"{o.scenario}, CRF {o.crf}: {o.errors_on_mixed_tracks} of {o.errors}"
             for o in outcomes
         )
-        + " these are the wrong or missed pairs, and of them those that involve a "
-        "track on one person for less than 80 % of its frames (the per-camera "
-        "tracker passed its id from one person to another). Such a track is "
-        "two people's halves: joining it is wrong for one half and leaving it "
-        "is a miss for the other, so the per-camera tracker's id switches bound "
-        "what the resolver can reach. Appearance alone (the linked site, and "
-        "TUD-Campus, whose people never joined a PETS identity) is kept strict, "
-        "so it misses more than it joins.",
+        + ". Such a track is two people's halves: joining it is wrong for one "
+        "half and leaving it is a miss for the other, so the per-camera "
+        "tracker's id switches bound what the resolver can reach. Appearance "
+        "alone (the linked site, and TUD-Campus, whose people never joined a "
+        "PETS identity) is kept strict, so it misses more than it joins.",
     ]
     return "\n".join(text) + "\n"
 
