@@ -161,8 +161,8 @@ def cut_view(
 ) -> int:
     """Write the vertical strip ``share`` of ``video`` (its first ``max_frames``
     frames, or all) as H.264 at quality ``crf``; return the strip's left edge
-    in pixels. One encoding thread, so that the same input and quality give
-    the same file."""
+    in pixels. One encoding thread: the same input and quality give the same
+    file far more often than with x264's own threading, though not always."""
     with av.open(str(video)) as source:
         stream = source.streams.video[0]
         left, right = strip(share, stream.codec_context.width)

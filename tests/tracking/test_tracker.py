@@ -423,6 +423,46 @@ def test_colours_keep_ids_when_two_people_meet_and_part() -> None:
 
 
 @pytest.mark.parametrize(
+    ("new_track_max_iou", "ids"),
+    [pytest.param(0.3, {1}, id="default"), pytest.param(1.0, {1, 2}, id="off")],
+)
+def test_a_second_box_on_a_tracked_person_makes_no_second_track(
+    new_track_max_iou: float, ids: set[int]
+) -> None:
+    # For a second the detector also boxes the walking person's upper body.
+    tracker = ObjectTracker(TrackerSettings(new_track_max_iou=new_track_max_iou))
+    seen: set[int] = set()
+    for k in range(30):
+        whole = person(100.0 + 4.0 * k, 100.0)
+        found = [whole]
+        if 10 <= k < 20:
+            x1, y1, x2, _ = whole.box
+            found.append(Detection((x1, y1, x2, y1 + 60.0), 0.8, "person"))
+        update = tracker.update(found, k / 10.0)
+        seen.update(t.track_id for t in update.tracks)
+    assert seen == ids
+
+
+def test_someone_coming_out_from_behind_another_gets_a_track_once_apart() -> None:
+    # One person stands; another steps out from behind them to the right.
+    tracker = ObjectTracker()
+    standing = person(200.0, 100.0)
+    for k in range(10):
+        tracker.update([standing], k / 10.0)
+    first_apart = None
+    for k in range(10, 40):
+        stepping = person(200.0 + 4.0 * (k - 10), 100.0)
+        update = tracker.update([standing, stepping], k / 10.0)
+        if len(update.tracks) == 2 and first_apart is None:
+            first_apart = stepping.box[0] - standing.box[0]
+    assert first_apart is not None
+    # Two 40 px wide boxes overlap at IoU 0.3 when 21.5 px apart; the new
+    # track starts past that and is confirmed on the next update.
+    assert 21.5 < first_apart <= 32
+    assert [t.track_id for t in update.tracks] == [1, 2]
+
+
+@pytest.mark.parametrize(
     ("shared_box_iou", "kept"),
     [pytest.param(0.3, True, id="default"), pytest.param(1.0, False, id="off")],
 )

@@ -156,6 +156,20 @@ class TrackerSettings(BaseModel):
             "detections to tracks (the rest is box overlap)."
         ),
     )
+    new_track_max_iou: float = Field(
+        default=0.3,
+        gt=0.0,
+        le=1.0,
+        description=(
+            "A detection left over starts a new track only where no confirmed "
+            "track is: its IoU with each of their boxes (as seen in this "
+            "frame, or predicted while lost) must be below this. A detection "
+            "on a tracked person that the colour check refused once, or a "
+            "second box on one person, then makes no second track of them; "
+            "someone who comes out from behind another gets a track once "
+            "their boxes part. 1 turns this off."
+        ),
+    )
     shared_box_iou: float = Field(
         default=0.3,
         gt=0.0,
@@ -485,6 +499,18 @@ def _shared(
     return {id(d) for d, n in zip(detections, hits, strict=True) if n >= 2}
 
 
+def _held_boxes(tracks: Sequence[_Track], label: str | None) -> np.ndarray:
+    """Where the confirmed tracks (of ``label``, or of any class) are: each
+    one's box as seen in this update, or its predicted box while lost;
+    ``(N, 4)``."""
+    boxes = [
+        t.box if t.state is TrackState.TRACKED else t.motion.box
+        for t in tracks
+        if t.confirmed and label in (None, t.label)
+    ]
+    return np.array(boxes, dtype=np.float64).reshape(-1, 4)
+
+
 def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.ndarray]:
     """Each detection's colour descriptor, by ``id()``, from its crop.
 
@@ -547,7 +573,8 @@ class ObjectTracker:
     continue one of them but does not change its colours, so that when they
     part each is still told by its own.
 
-    Confident detections still left start new tracks. A new track is
+    Confident detections still left start new tracks, except where a
+    confirmed track already is (``new_track_max_iou``). A new track is
     confirmed, and gets an id, once it has been seen in ``confirm_hits``
     consecutive updates over ``confirm_s`` seconds; until then it is not
     reported, so a detection seen once never makes a track. A confirmed track
@@ -573,7 +600,8 @@ class ObjectTracker:
         resolver may join the two tracks again). Confirmed tracks are
         matched by box overlap, so an object that moves farther than about
         its own width between two updates (fast objects at low detection
-        rates) loses its track.
+        rates) loses its track. Someone who steps out from behind another
+        object of their class is tracked only once their boxes part.
 
     Args:
         settings: Thresholds and times; the defaults suit any camera.
@@ -692,6 +720,13 @@ class ObjectTracker:
         for i in left_new:
             detection = remaining[i]
             if detection.score < settings.new_track_score:
+                continue
+            label = detection.label if settings.per_class else None
+            held = _held_boxes(self._tracks, label)
+            if held.size and (
+                iou_matrix(np.array([detection.box]), held).max()
+                >= settings.new_track_max_iou
+            ):
                 continue
             track = _Track(
                 motion=_BoxFilter(detection.box),
