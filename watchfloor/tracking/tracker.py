@@ -162,8 +162,9 @@ class TrackerSettings(BaseModel):
         le=1.0,
         description=(
             "A detection left over starts a new track only where no confirmed "
-            "track is: its IoU with each of their boxes (as seen in this "
-            "frame, or predicted while lost) must be below this. A detection "
+            "track (of its class, with per_class) is: its IoU with each of "
+            "their boxes (as seen in this frame, or predicted while lost) must "
+            "be below this. A detection "
             "on a tracked person that the colour check refused once, or a "
             "second box on one person, then makes no second track of them; "
             "someone who comes out from behind another gets a track once "
