@@ -25,6 +25,16 @@ EDGE_PX = 2
 """Pixels from the picture's border within which a box counts as cut off by it."""
 
 
+def cut_by_side(box: tuple[float, float, float, float], width: int) -> int:
+    """-1 when ``box`` (pixels) is cut off by the left side of a picture
+    ``width`` pixels wide, 1 by the right side, 0 by neither."""
+    if round(box[0]) <= EDGE_PX:
+        return -1
+    if round(box[2]) >= width - EDGE_PX:
+        return 1
+    return 0
+
+
 def cut_by_border(
     box: tuple[float, float, float, float], width: int, height: int
 ) -> bool:
@@ -37,12 +47,10 @@ def cut_by_border(
         >>> cut_by_border((10.0, 10.0, 20.0, 60.0), 100, 100)
         False
     """
-    x1, y1, x2, y2 = (round(v) for v in box)
-    return (
-        x1 <= EDGE_PX
-        or y1 <= EDGE_PX
-        or x2 >= width - EDGE_PX
-        or y2 >= height - EDGE_PX
+    return bool(
+        cut_by_side(box, width)
+        or round(box[1]) <= EDGE_PX
+        or round(box[3]) >= height - EDGE_PX
     )
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from scipy.optimize import linear_sum_assignment
 
 from watchfloor.detection.base import Detection
-from watchfloor.detection.boxes import EDGE_PX, iou_matrix
+from watchfloor.detection.boxes import cut_by_side, iou_matrix
 from watchfloor.tracking.appearance import appearance_distances, descriptor_of
 
 logger = logging.getLogger(__name__)
@@ -383,7 +383,7 @@ class _Track:
     def leaving(self, width: int) -> bool:
         """Whether its last box is cut by the left or right side of a picture
         ``width`` pixels wide and its motion heads out through that side."""
-        side = _cut_by_side(self.box, width)
+        side = cut_by_side(self.box, width)
         speed = self.motion.mean[4]
         return (side < 0 and speed < 0) or (side > 0 and speed > 0)
 
@@ -469,16 +469,6 @@ def _associate(
     return pairs, unmatched_tracks, unmatched_detections
 
 
-def _cut_by_side(box: Box, width: int) -> int:
-    """-1 when ``box`` is cut by the left side of a picture ``width`` pixels
-    wide, 1 by the right side, 0 by neither."""
-    if round(box[0]) <= EDGE_PX:
-        return -1
-    if round(box[2]) >= width - EDGE_PX:
-        return 1
-    return 0
-
-
 def _shared(
     detections: Sequence[Detection], tracks: Sequence[_Track], min_iou: float
 ) -> set[int]:
@@ -523,7 +513,7 @@ def _looks(detections: Sequence[Detection], image: np.ndarray) -> dict[int, np.n
     height, width = image.shape[:2]
     out: dict[int, np.ndarray] = {}
     for d in detections:
-        if _cut_by_side(d.box, width):
+        if cut_by_side(d.box, width):
             continue
         x1, y1, x2, y2 = (round(v) for v in d.box)
         x1, x2 = max(0, x1), min(width, x2)
