@@ -293,6 +293,17 @@ class Outcome:
     crf: int | None = None
 
 
+def resolve_sites(replayed: dict[int, dict[str, View]], width: int) -> list[Outcome]:
+    """Both sites, overlapping then linked, resolved for each encoding."""
+    return [
+        replace(
+            resolve(views, parse_site(site_text(overlapping, width)), delay), crf=crf
+        )
+        for crf, views in replayed.items()
+        for overlapping, delay in ((True, 0.0), (False, DELAY_S))
+    ]
+
+
 def resolve(views: dict[str, View], site: SiteConfig, right_delay_s: float) -> Outcome:
     offsets = {"left": 0.0, "right": right_delay_s, "tud": TUD_OFFSET_S}
     tracks: list[tuple[str, FinishedTrack]] = []
@@ -510,12 +521,13 @@ def tracker_comparison(
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for label, encodings in (("defaults", replayed), (setting, other)):
-        for crf, views in encodings.items():
-            overlapping = resolve(views, parse_site(site_text(True, width)), 0.0)
-            linked = resolve(views, parse_site(site_text(False, width)), DELAY_S)
+        outcomes = resolve_sites(encodings, width)
+        for views, overlapping, linked in zip(
+            encodings.values(), outcomes[::2], outcomes[1::2], strict=True
+        ):
             o, k = overlapping.scores, linked.scores
             lines.append(
-                f"| {label} | CRF {crf} | {o.tracks} | {impure(views)} "
+                f"| {label} | CRF {overlapping.crf} | {o.tracks} | {impure(views)} "
                 f"| {o.precision:.2f} | {o.recall:.2f} | {k.precision:.2f} "
                 f"| {k.recall:.2f} | {o.journeys_whole} of {o.people_seen_twice} |"
             )
@@ -552,12 +564,7 @@ def main(argv: list[str] | None = None) -> int:
         with saved.open("wb") as out:
             pickle.dump(replayed, out)
     width = read_seqinfo(args.data / "PETS09-S2L1" / "seqinfo.ini").width
-    outcomes = []
-    for crf, views in replayed.items():
-        for overlapping, delay in ((True, 0.0), (False, DELAY_S)):
-            outcome = resolve(views, parse_site(site_text(overlapping, width)), delay)
-            outcome.crf = crf
-            outcomes.append(outcome)
+    outcomes = resolve_sites(replayed, width)
     command = " ".join(
         [
             "python -m bench.identities",
