@@ -655,7 +655,11 @@ class ObjectTracker:
         ]
         # Colours only of the detections that take part.
         self._looks = _looks(confident + weak, image) if image is not None else {}
-        self._shared = _shared(confident + weak, self._tracks, settings.shared_box_iou)
+        self._shared = (
+            _shared(confident + weak, self._tracks, settings.shared_box_iou)
+            if self._looks
+            else set()
+        )
         confirmed = [t for t in self._tracks if t.confirmed]
         tentative = [t for t in self._tracks if not t.confirmed]
         result = TrackerUpdate(time=now)
