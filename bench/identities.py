@@ -161,8 +161,11 @@ def cut_view(
 ) -> int:
     """Write the vertical strip ``share`` of ``video`` (its first ``max_frames``
     frames, or all) as H.264 at quality ``crf``; return the strip's left edge
-    in pixels. One encoding thread: the same input and quality give the same
-    file far more often than with x264's own threading, though not always."""
+    in pixels. One encoding thread and no macroblock tree: with either, x264
+    writes a different first group of pictures from run to run for the same
+    input (its threads race, and its macroblock-tree code reads memory it
+    never wrote), so the views and the scores measured on them would not
+    repeat."""
     with av.open(str(video)) as source:
         stream = source.streams.video[0]
         left, right = strip(share, stream.codec_context.width)
@@ -171,7 +174,12 @@ def cut_view(
             encoded.width = right - left
             encoded.height = stream.codec_context.height
             encoded.pix_fmt = "yuv420p"
-            encoded.options = {"preset": "veryfast", "crf": str(crf), "threads": "1"}
+            encoded.options = {
+                "preset": "veryfast",
+                "crf": str(crf),
+                "threads": "1",
+                "x264-params": "mbtree=0",
+            }
             for index, frame in enumerate(source.decode(stream)):
                 if max_frames is not None and index >= max_frames:
                     break

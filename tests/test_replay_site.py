@@ -84,11 +84,11 @@ def test_people_crossing_overlapping_cameras_keep_one_identity(
         if line["label"] == "person"
     ]
     scores = score_identities(scored)
-    # On this piece 8 of 9 joins are right and 8 of 18 same-person pairs
+    # On this piece all 10 joins are right and 10 of 16 same-person pairs
     # are joined (the tracker splits some people into several tracks per
-    # view; the views' encoding may vary from run to run);
-    # the floors leave room for that and for another machine's numerics, and
+    # view); the floors leave room for another machine's numerics, which
+    # give x264 and the detector slightly different pictures and boxes, and
     # the whole sequence is measured in bench/RESULTS.md.
-    assert scores.pairs_true >= 7, scores
-    assert scores.precision >= 0.75, scores
-    assert scores.recall >= 0.25, scores
+    assert scores.pairs_true >= 8, scores
+    assert scores.precision >= 0.8, scores
+    assert scores.recall >= 0.4, scores
