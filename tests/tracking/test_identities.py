@@ -235,6 +235,32 @@ def test_a_look_alike_is_left_unjoined_rather_than_guessed() -> None:
     assert not same(found, 3, 1) and not same(found, 3, 2)
 
 
+@pytest.mark.parametrize(
+    ("other", "joined"),
+    [
+        pytest.param(look(b0=0.98, b1=0.02), False, id="just-over-the-limit"),
+        pytest.param(look(b0=0.55, b1=0.45), True, id="clearly-farther"),
+    ],
+)
+def test_a_look_alike_just_too_unlike_to_join_still_makes_a_join_ambiguous(
+    other: np.ndarray, joined: bool
+) -> None:
+    # 3 is within max_distance of 1; 2, in camera a with 1, is over it but
+    # within the margin of 3's distance to 1, or clearly farther.
+    one, three = look(b0=0.7, b1=0.3), look(b0=0.86, b1=0.14)
+    settings = IdentitySettings()
+    assert d(three, one) < settings.max_distance < d(three, other)
+    close = d(three, other) < d(three, one) + settings.margin
+    assert close is not joined
+    found = identities(
+        OVERLAP,
+        [seen(1, "a", 0, 10, one), seen(2, "a", 0, 10, other)],
+        [seen(3, "b", 1, 9, three)],
+    )
+    assert same(found, 3, 1) is joined
+    assert not same(found, 3, 2)
+
+
 def test_a_clear_winner_is_joined() -> None:
     one, two = look(b0=1), look(b0=0.25, b1=0.75)
     found = identities(

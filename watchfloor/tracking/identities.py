@@ -31,6 +31,8 @@ other, with appearance distance as the cost. A join needs a distance under
 tracks' feet at the same place at once), and it must be clear: when a
 second candidate is within ``margin`` of the chosen one, for the track or
 for the identity, the track starts an identity of its own rather than guess.
+A candidate counts there even when it is itself just over the limit: a
+look-alike at 0.16 beside a join at 0.14 is as ambiguous as one at 0.14.
 """
 
 from __future__ import annotations
@@ -251,8 +253,9 @@ class IdentitySettings(BaseModel):
         le=1,
         description=(
             "A join is made only when no other candidate is within this "
-            "distance of the best: look-alikes stay apart rather than be "
-            "guessed. 0: the assignment alone decides."
+            "distance of the best, even one just too unlike to join itself: "
+            "look-alikes stay apart rather than be guessed. 0: the "
+            "assignment alone decides."
         ),
     )
     overlap_slack_s: float = Field(
@@ -474,32 +477,39 @@ class IdentityResolver:
         """The cost of ``summary`` joining ``members``: the appearance distance
         to the closest related member, or more where their feet were apart
         (see :meth:`ground_distance`); ``None`` when it may not join them."""
+        return self._distances(members, summary)[0]
+
+    def _distances(
+        self, members: Sequence[TrackSummary], summary: TrackSummary
+    ) -> tuple[float | None, float | None]:
+        """:meth:`distance`, and the same distance before its limits: how
+        alike ``summary`` and ``members`` are even where too unlike to join,
+        so that a look-alike just over a limit still makes a join beside it
+        ambiguous. Both ``None`` where the two may not be one object."""
         if summary.descriptor is None or self.conflicts(members, summary):
-            return None
+            return None, None
         settings = self.settings
         best: float | None = None
+        nearest: float | None = None
         for member in members:
             if member.descriptor is None or not self.related(member, summary):
                 continue
             d = appearance_distance(member.descriptor, summary.descriptor)
             ground = self.ground_distance(member, summary)
             if ground is None:
-                same_camera = member.camera == summary.camera
-                if d > (
-                    settings.reappear_max_distance
-                    if same_camera
-                    else settings.max_distance
-                ):
-                    continue
+                if member.camera == summary.camera:
+                    limit = settings.reappear_max_distance
+                else:
+                    limit = settings.max_distance
             else:
                 if ground > settings.ground_tolerance:
-                    return None  # at once in two places: someone else
+                    return None, None  # at once in two places: someone else
                 limit = settings.max_distance_on_ground
                 d = max(d, ground / settings.ground_tolerance * limit)
-                if d > limit:
-                    continue
-            best = d if best is None else min(best, d)
-        return best
+            nearest = d if nearest is None else min(nearest, d)
+            if d <= limit:
+                best = d if best is None else min(best, d)
+        return best, nearest
 
     def ground_distance(self, a: TrackSummary, b: TrackSummary) -> float | None:
         """How far apart two summaries' feet were, on ``b``'s floor (in shares
@@ -561,8 +571,8 @@ class IdentityResolver:
         rows = sorted(batch, key=lambda s: (s.start, s.key))
         self._forget_before(min(s.start for s in rows))
         identities = list(self.identities.values())
-        cost = self._costs(rows, identities)
-        chosen = self._assign(cost, len(identities))
+        cost, near = self._costs(rows, identities)
+        chosen = self._assign(cost, near, len(identities))
 
         decided: dict[int, Assignment] = {}
         for r, summary in enumerate(rows):
@@ -587,30 +597,35 @@ class IdentityResolver:
 
     def _costs(
         self, rows: Sequence[TrackSummary], identities: Sequence[IdentityState]
-    ) -> np.ndarray:
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Distances of each summary to each identity, then to each earlier
-        summary of the batch; NaN where a join is not allowed."""
-        cost = np.full((len(rows), len(identities) + len(rows)), np.nan)
+        summary of the batch: the costs of the joins allowed (NaN where not),
+        and the distances before the limits (NaN where the two cannot be one
+        object at all)."""
+        shape = (len(rows), len(identities) + len(rows))
+        cost, near = np.full(shape, np.nan), np.full(shape, np.nan)
         for r, summary in enumerate(rows):
             for c, identity in enumerate(identities):
                 if identity.label != summary.label:
                     continue
-                d = self.distance(identity.summaries, summary)
-                if d is not None:
-                    cost[r, c] = d
+                d, n = self._distances(identity.summaries, summary)
+                cost[r, c] = np.nan if d is None else d
+                near[r, c] = np.nan if n is None else n
             for c in range(r):
-                d = self.distance([rows[c]], summary)
-                if d is not None:
-                    cost[r, len(identities) + c] = d
-        return cost
+                d, n = self._distances([rows[c]], summary)
+                cost[r, len(identities) + c] = np.nan if d is None else d
+                near[r, len(identities) + c] = np.nan if n is None else n
+        return cost, near
 
     def _assign(
-        self, cost: np.ndarray, identities: int
+        self, cost: np.ndarray, near: np.ndarray, identities: int
     ) -> dict[int, tuple[int, float]]:
         """Row -> (column, distance) of the clear joins of one global assignment.
 
         Columns are the ``identities`` existing identities, then the batch's
-        summaries (row ``r`` is column ``identities + r``).
+        summaries (row ``r`` is column ``identities + r``). ``cost`` holds the
+        joins allowed; ``near`` the distances before the limits, by which a
+        rival is judged: a look-alike just too unlike to join is still one.
         """
         # Costs over their limit were left out by distance().
         allowed = np.where(np.isnan(cost), np.inf, cost)
@@ -646,7 +661,7 @@ class IdentityResolver:
             return (
                 own is not None
                 and own != column
-                and allowed[row, own] + self.settings.margin <= cost[row, column]
+                and allowed[row, own] + self.settings.margin <= near[row, column]
             )
 
         margin = self.settings.margin
@@ -658,17 +673,17 @@ class IdentityResolver:
                 continue
             target = root(c)
             ambiguous = False
-            for c2 in map(int, np.flatnonzero(~np.isnan(cost[r]))):
-                if c2 == c or root(c2) == target or cost[r, c2] >= d + margin:
+            for c2 in map(int, np.flatnonzero(~np.isnan(near[r]))):
+                if c2 == c or root(c2) == target or near[r, c2] >= d + margin:
                     continue
                 holder = owner.get(c2)
-                if holder is not None and allowed[holder, c2] + margin <= cost[r, c2]:
+                if holder is not None and allowed[holder, c2] + margin <= near[r, c2]:
                     continue  # another summary clearly holds that candidate
                 ambiguous = True
                 break
             if not ambiguous:
-                for r2 in map(int, np.flatnonzero(~np.isnan(cost[:, c]))):
-                    if r2 == r or cost[r2, c] >= d + margin:
+                for r2 in map(int, np.flatnonzero(~np.isnan(near[:, c]))):
+                    if r2 == r or near[r2, c] >= d + margin:
                         continue
                     if r2 in taken and root(taken[r2]) == target:
                         continue
