@@ -697,9 +697,13 @@ def _footage_recorded(console: Console, url: str) -> bool:
 
 
 def _played_event(console: Console, with_identity: bool = False) -> dict[str, Any]:
-    """The newest person's end whose footage is recorded (and identity resolved).
+    """The newest person's end whose footage is recorded, its own moment too
+    (``clip_available``, which a search with "has footage" asks for), and
+    identity resolved if asked.
 
-    An ended track's footage no longer grows, so its link stays the same.
+    An ended track's footage no longer grows, so its link stays the same. A
+    track's footage can play while the segment holding its end is still
+    being written: that end is not yet covered, so it is passed over.
     """
     found: dict[str, Any] = {}
 
@@ -711,7 +715,7 @@ def _played_event(console: Console, with_identity: bool = False) -> dict[str, An
             if with_identity and event["identity_id"] is None:
                 continue
             url = event["footage"]["url"]
-            if url and _footage_recorded(console, url):
+            if url and event["clip_available"] and _footage_recorded(console, url):
                 found.update(event)
                 return True
         return False
