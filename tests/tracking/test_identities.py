@@ -261,6 +261,80 @@ def test_a_look_alike_just_too_unlike_to_join_still_makes_a_join_ambiguous(
     assert not same(found, 3, 2)
 
 
+def test_a_look_alike_over_the_limit_is_no_rival_where_the_ground_vouches() -> None:
+    # 3 in camera b stands where 1 stands in camera a; 2 is in camera c,
+    # whose floor nothing maps, and just over the limit for colours alone.
+    one, two = look(b0=0.7, b1=0.3), look(b0=0.98, b1=0.02)
+    three = look(b0=0.86, b1=0.14)
+    settings = IdentitySettings()
+    assert settings.max_distance < d(three, two) < d(three, one) + settings.margin
+    found = identities(
+        ON_GROUND,
+        [standing(1, "a", 0, 10, one, (0.5, 0.5)), seen(2, "c", 0, 10, two)],
+        [standing(3, "b", 1, 9, three, (0.5, 0.5))],
+    )
+    assert same(found, 3, 1)
+    assert not same(found, 3, 2)
+
+
+SLAB = [[0.2, 0.2], [0.8, 0.2], [0.8, 0.8], [0.2, 0.8]]
+# Cameras a and b see one floor the same way (their ground points agree);
+# c overlaps b too, without ground points.
+ON_GROUND = Topology.model_validate(
+    {
+        "overlaps": [
+            {"cameras": ["a", "b"], "ground": {"a": SLAB, "b": SLAB}},
+            ["b", "c"],
+        ]
+    }
+)
+
+
+def standing(
+    key: int,
+    camera: str,
+    start: float,
+    end: float,
+    colours: np.ndarray,
+    where: tuple[float, float],
+) -> TrackSummary:
+    """Someone standing at ``where`` (normalised), their feet seen twice a second."""
+    times = np.arange(start, end + 0.01, 0.5)
+    path = tuple(((T0 + timedelta(seconds=t)).timestamp(), *where) for t in times)
+    return replace(seen(key, camera, start, end, colours), path=path)
+
+
+@pytest.mark.parametrize(
+    ("where", "joined"),
+    [
+        pytest.param((0.5, 0.5), True, id="at-the-same-place"),
+        pytest.param((0.7, 0.5), False, id="elsewhere"),
+    ],
+)
+def test_ground_points_let_a_less_certain_look_join_at_the_same_place(
+    where: tuple[float, float], joined: bool
+) -> None:
+    # Too unlike for colours alone, alike enough with the feet agreeing.
+    one, two = look(b0=0.7, b1=0.3), look(b0=1)
+    settings = IdentitySettings()
+    assert settings.max_distance < d(one, two) < settings.max_distance_on_ground
+    found = identities(
+        ON_GROUND,
+        [standing(1, "a", 0, 10, one, (0.5, 0.5))],
+        [standing(2, "b", 1, 9, two, where)],
+    )
+    assert same(found, 1, 2) is joined
+
+
+def test_feet_in_two_places_at_once_are_two_people_however_alike() -> None:
+    found = identities(
+        ON_GROUND,
+        [standing(1, "a", 0, 10, RED, (0.3, 0.5))],
+        [standing(2, "b", 1, 9, RED, (0.7, 0.5))],
+    )
+    assert not same(found, 1, 2)
+
+
 def test_a_clear_winner_is_joined() -> None:
     one, two = look(b0=1), look(b0=0.25, b1=0.75)
     found = identities(

@@ -31,8 +31,11 @@ other, with appearance distance as the cost. A join needs a distance under
 tracks' feet at the same place at once), and it must be clear: when a
 second candidate is within ``margin`` of the chosen one, for the track or
 for the identity, the track starts an identity of its own rather than guess.
-A candidate counts there even when it is itself just over the limit: a
-look-alike at 0.16 beside a join at 0.14 is as ambiguous as one at 0.14.
+For a join on colours alone, a candidate counts there even when it is
+itself just over the limit: a look-alike at 0.16 beside a join at 0.14 is
+as ambiguous as one at 0.14. A join the ground points vouch for is judged
+against the candidates allowed: a look-alike somewhere else is no rival to
+someone seen at the same place.
 """
 
 from __future__ import annotations
@@ -253,9 +256,9 @@ class IdentitySettings(BaseModel):
         le=1,
         description=(
             "A join is made only when no other candidate is within this "
-            "distance of the best, even one just too unlike to join itself: "
-            "look-alikes stay apart rather than be guessed. 0: the "
-            "assignment alone decides."
+            "distance of the best (for a join on colours alone, even one "
+            "just too unlike to join itself): look-alikes stay apart rather "
+            "than be guessed. 0: the assignment alone decides."
         ),
     )
     overlap_slack_s: float = Field(
@@ -481,16 +484,18 @@ class IdentityResolver:
 
     def _distances(
         self, members: Sequence[TrackSummary], summary: TrackSummary
-    ) -> tuple[float | None, float | None]:
-        """:meth:`distance`, and the same distance before its limits: how
-        alike ``summary`` and ``members`` are even where too unlike to join,
-        so that a look-alike just over a limit still makes a join beside it
-        ambiguous. Both ``None`` where the two may not be one object."""
+    ) -> tuple[float | None, float | None, bool]:
+        """:meth:`distance`; the same distance before its limits: how alike
+        ``summary`` and ``members`` are even where too unlike to join, so
+        that a look-alike just over a limit still makes a join on colours
+        alone beside it ambiguous (both ``None`` where the two may not be one
+        object); and whether the join is vouched for by the ground points."""
         if summary.descriptor is None or self.conflicts(members, summary):
-            return None, None
+            return None, None, False
         settings = self.settings
         best: float | None = None
         nearest: float | None = None
+        vouched = False
         for member in members:
             if member.descriptor is None or not self.related(member, summary):
                 continue
@@ -503,13 +508,13 @@ class IdentityResolver:
                     limit = settings.max_distance
             else:
                 if ground > settings.ground_tolerance:
-                    return None, None  # at once in two places: someone else
+                    return None, None, False  # at once in two places
                 limit = settings.max_distance_on_ground
                 d = max(d, ground / settings.ground_tolerance * limit)
             nearest = d if nearest is None else min(nearest, d)
-            if d <= limit:
-                best = d if best is None else min(best, d)
-        return best, nearest
+            if d <= limit and (best is None or d < best):
+                best, vouched = d, ground is not None
+        return best, nearest, vouched
 
     def ground_distance(self, a: TrackSummary, b: TrackSummary) -> float | None:
         """How far apart two summaries' feet were, on ``b``'s floor (in shares
@@ -571,8 +576,8 @@ class IdentityResolver:
         rows = sorted(batch, key=lambda s: (s.start, s.key))
         self._forget_before(min(s.start for s in rows))
         identities = list(self.identities.values())
-        cost, near = self._costs(rows, identities)
-        chosen = self._assign(cost, near, len(identities))
+        cost, near, vouched = self._costs(rows, identities)
+        chosen = self._assign(cost, near, vouched, len(identities))
 
         decided: dict[int, Assignment] = {}
         for r, summary in enumerate(rows):
@@ -597,35 +602,44 @@ class IdentityResolver:
 
     def _costs(
         self, rows: Sequence[TrackSummary], identities: Sequence[IdentityState]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Distances of each summary to each identity, then to each earlier
         summary of the batch: the costs of the joins allowed (NaN where not),
-        and the distances before the limits (NaN where the two cannot be one
-        object at all)."""
+        the distances before the limits (NaN where the two cannot be one
+        object at all), and whether the ground points vouch for each join."""
         shape = (len(rows), len(identities) + len(rows))
         cost, near = np.full(shape, np.nan), np.full(shape, np.nan)
+        vouched = np.zeros(shape, dtype=bool)
         for r, summary in enumerate(rows):
             for c, identity in enumerate(identities):
                 if identity.label != summary.label:
                     continue
-                d, n = self._distances(identity.summaries, summary)
+                d, n, v = self._distances(identity.summaries, summary)
                 cost[r, c] = np.nan if d is None else d
                 near[r, c] = np.nan if n is None else n
+                vouched[r, c] = v
             for c in range(r):
-                d, n = self._distances([rows[c]], summary)
+                d, n, v = self._distances([rows[c]], summary)
                 cost[r, len(identities) + c] = np.nan if d is None else d
                 near[r, len(identities) + c] = np.nan if n is None else n
-        return cost, near
+                vouched[r, len(identities) + c] = v
+        return cost, near, vouched
 
     def _assign(
-        self, cost: np.ndarray, near: np.ndarray, identities: int
+        self,
+        cost: np.ndarray,
+        near: np.ndarray,
+        vouched: np.ndarray,
+        identities: int,
     ) -> dict[int, tuple[int, float]]:
         """Row -> (column, distance) of the clear joins of one global assignment.
 
         Columns are the ``identities`` existing identities, then the batch's
         summaries (row ``r`` is column ``identities + r``). ``cost`` holds the
-        joins allowed; ``near`` the distances before the limits, by which a
-        rival is judged: a look-alike just too unlike to join is still one.
+        joins allowed, ``near`` the distances before the limits and
+        ``vouched`` the joins the ground points vouch for. Rivals of a join
+        on colours alone are judged by ``near`` (a look-alike just too unlike
+        to join is still one), those of a vouched join by ``cost``.
         """
         # Costs over their limit were left out by distance().
         allowed = np.where(np.isnan(cost), np.inf, cost)
@@ -654,14 +668,14 @@ class IdentityResolver:
                 column = taken[row]
             return column
 
-        def settled(row: int, column: int) -> bool:
+        def settled(row: int, column: int, rivals: np.ndarray) -> bool:
             # The row is clearly better off where the assignment put it than
             # at ``column``: it is no rival there.
             own = taken.get(row)
             return (
                 own is not None
                 and own != column
-                and allowed[row, own] + self.settings.margin <= near[row, column]
+                and allowed[row, own] + self.settings.margin <= rivals[row, column]
             )
 
         margin = self.settings.margin
@@ -673,21 +687,22 @@ class IdentityResolver:
                 continue
             target = root(c)
             ambiguous = False
-            for c2 in map(int, np.flatnonzero(~np.isnan(near[r]))):
-                if c2 == c or root(c2) == target or near[r, c2] >= d + margin:
+            rivals = cost if vouched[r, c] else near
+            for c2 in map(int, np.flatnonzero(~np.isnan(rivals[r]))):
+                if c2 == c or root(c2) == target or rivals[r, c2] >= d + margin:
                     continue
                 holder = owner.get(c2)
-                if holder is not None and allowed[holder, c2] + margin <= near[r, c2]:
+                if holder is not None and allowed[holder, c2] + margin <= rivals[r, c2]:
                     continue  # another summary clearly holds that candidate
                 ambiguous = True
                 break
             if not ambiguous:
-                for r2 in map(int, np.flatnonzero(~np.isnan(near[:, c]))):
-                    if r2 == r or near[r2, c] >= d + margin:
+                for r2 in map(int, np.flatnonzero(~np.isnan(rivals[:, c]))):
+                    if r2 == r or rivals[r2, c] >= d + margin:
                         continue
                     if r2 in taken and root(taken[r2]) == target:
                         continue
-                    if settled(r2, c):
+                    if settled(r2, c, rivals):
                         continue
                     ambiguous = True
                     break
