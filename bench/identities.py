@@ -161,11 +161,10 @@ def cut_view(
 ) -> int:
     """Write the vertical strip ``share`` of ``video`` (its first ``max_frames``
     frames, or all) as H.264 at quality ``crf``; return the strip's left edge
-    in pixels. One encoding thread and no macroblock tree: with either, x264
-    writes a different first group of pictures from run to run for the same
-    input (its threads race, and its macroblock-tree code reads memory it
-    never wrote), so the views and the scores measured on them would not
-    repeat."""
+    in pixels. One encoding thread and no macroblock tree: with x264's own
+    threads, or with its macroblock tree (whose SIMD code reads memory it
+    never wrote), the same input gives a different first group of pictures
+    from run to run, and the scores measured on the views would not repeat."""
     with av.open(str(video)) as source:
         stream = source.streams.video[0]
         left, right = strip(share, stream.codec_context.width)

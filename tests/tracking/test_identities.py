@@ -1,5 +1,5 @@
 """The cross-camera resolver on constructed summaries: topology, conflicts,
-global assignment and ambiguity."""
+global assignment, ground points and ambiguity."""
 
 from __future__ import annotations
 
@@ -261,22 +261,6 @@ def test_a_look_alike_just_too_unlike_to_join_still_makes_a_join_ambiguous(
     assert not same(found, 3, 2)
 
 
-def test_a_look_alike_over_the_limit_is_no_rival_where_the_ground_vouches() -> None:
-    # 3 in camera b stands where 1 stands in camera a; 2 is in camera c,
-    # whose floor nothing maps, and just over the limit for colours alone.
-    one, two = look(b0=0.7, b1=0.3), look(b0=0.98, b1=0.02)
-    three = look(b0=0.86, b1=0.14)
-    settings = IdentitySettings()
-    assert settings.max_distance < d(three, two) < d(three, one) + settings.margin
-    found = identities(
-        ON_GROUND,
-        [standing(1, "a", 0, 10, one, (0.5, 0.5)), seen(2, "c", 0, 10, two)],
-        [standing(3, "b", 1, 9, three, (0.5, 0.5))],
-    )
-    assert same(found, 3, 1)
-    assert not same(found, 3, 2)
-
-
 SLAB = [[0.2, 0.2], [0.8, 0.2], [0.8, 0.8], [0.2, 0.8]]
 # Cameras a and b see one floor the same way (their ground points agree);
 # c overlaps b too, without ground points.
@@ -333,6 +317,22 @@ def test_feet_in_two_places_at_once_are_two_people_however_alike() -> None:
         [standing(2, "b", 1, 9, RED, (0.7, 0.5))],
     )
     assert not same(found, 1, 2)
+
+
+def test_a_look_alike_over_the_limit_is_no_rival_where_the_ground_vouches() -> None:
+    # 3 in camera b stands where 1 stands in camera a; 2 is in camera c,
+    # whose floor nothing maps, and just over the limit for colours alone.
+    one, two = look(b0=0.7, b1=0.3), look(b0=0.98, b1=0.02)
+    three = look(b0=0.86, b1=0.14)
+    settings = IdentitySettings()
+    assert settings.max_distance < d(three, two) < d(three, one) + settings.margin
+    found = identities(
+        ON_GROUND,
+        [standing(1, "a", 0, 10, one, (0.5, 0.5)), seen(2, "c", 0, 10, two)],
+        [standing(3, "b", 1, 9, three, (0.5, 0.5))],
+    )
+    assert same(found, 3, 1)
+    assert not same(found, 3, 2)
 
 
 def test_a_clear_winner_is_joined() -> None:
