@@ -474,22 +474,21 @@ class IdentityResolver:
                 return True
         return False
 
-    def distance(
-        self, members: Sequence[TrackSummary], summary: TrackSummary
-    ) -> float | None:
-        """The cost of ``summary`` joining ``members``: the appearance distance
-        to the closest related member, or more where their feet were apart
-        (see :meth:`ground_distance`); ``None`` when it may not join them."""
-        return self._distances(members, summary)[0]
-
     def _distances(
         self, members: Sequence[TrackSummary], summary: TrackSummary
     ) -> tuple[float | None, float | None, bool]:
-        """:meth:`distance`; the same distance before its limits: how alike
-        ``summary`` and ``members`` are even where too unlike to join, so
-        that a look-alike just over a limit still makes a join on colours
-        alone beside it ambiguous (both ``None`` where the two may not be one
-        object); and whether the join is vouched for by the ground points."""
+        """What ``summary`` joining ``members`` would be.
+
+        Returns:
+            The cost of the join: the appearance distance to the closest
+            related member, or more where their feet were apart (see
+            :meth:`ground_distance`); ``None`` when it may not join them.
+            The same distance before its limits: how alike the two are even
+            where too unlike to join, so that a look-alike just over a limit
+            still makes a join on colours alone beside it ambiguous; ``None``
+            where the two may not be one object at all. And whether the
+            ground points vouch for the join.
+        """
         if summary.descriptor is None or self.conflicts(members, summary):
             return None, None, False
         settings = self.settings
@@ -611,18 +610,16 @@ class IdentityResolver:
         cost, near = np.full(shape, np.nan), np.full(shape, np.nan)
         vouched = np.zeros(shape, dtype=bool)
         for r, summary in enumerate(rows):
-            for c, identity in enumerate(identities):
-                if identity.label != summary.label:
-                    continue
-                d, n, v = self._distances(identity.summaries, summary)
+            candidates = [
+                (c, identity.summaries)
+                for c, identity in enumerate(identities)
+                if identity.label == summary.label
+            ] + [(len(identities) + c, [rows[c]]) for c in range(r)]
+            for c, members in candidates:
+                d, n, v = self._distances(members, summary)
                 cost[r, c] = np.nan if d is None else d
                 near[r, c] = np.nan if n is None else n
                 vouched[r, c] = v
-            for c in range(r):
-                d, n, v = self._distances([rows[c]], summary)
-                cost[r, len(identities) + c] = np.nan if d is None else d
-                near[r, len(identities) + c] = np.nan if n is None else n
-                vouched[r, len(identities) + c] = v
         return cost, near, vouched
 
     def _assign(
@@ -641,7 +638,7 @@ class IdentityResolver:
         on colours alone are judged by ``near`` (a look-alike just too unlike
         to join is still one), those of a vouched join by ``cost``.
         """
-        # Costs over their limit were left out by distance().
+        # Costs over their limit were left out by _distances().
         allowed = np.where(np.isnan(cost), np.inf, cost)
         if not np.isfinite(allowed).any():
             return {}
