@@ -110,14 +110,18 @@ def test_an_overlapping_camera_joins_at_the_same_time(
     assert same(found, 1, 2) is joined
 
 
-def walked(
-    key: int, camera: str, start: float, end: float, where: tuple[float, float]
+def standing(
+    key: int,
+    camera: str,
+    start: float,
+    end: float,
+    colours: np.ndarray,
+    where: tuple[float, float],
 ) -> TrackSummary:
-    """A red person standing at ``where`` (normalised) from start to end."""
-    x, y = where
-    summary = seen(key, camera, start, end, RED)
-    times = (T0 + timedelta(seconds=start), T0 + timedelta(seconds=end))
-    return replace(summary, path=tuple((t.timestamp(), x, y) for t in times))
+    """Someone standing at ``where`` (normalised), their feet seen twice a second."""
+    times = np.arange(start, end + 0.01, 0.5)
+    path = tuple(((T0 + timedelta(seconds=t)).timestamp(), *where) for t in times)
+    return replace(seen(key, camera, start, end, colours), path=path)
 
 
 @pytest.mark.parametrize(
@@ -134,8 +138,8 @@ def test_a_track_may_reappear_in_its_own_camera(
     # One camera, no topology needed: the person was hidden for a moment.
     found = identities(
         Topology(),
-        [walked(1, "a", 0, 10, (0.5, 0.5))],
-        [walked(2, "a", start, start + 5, where)],
+        [standing(1, "a", 0, 10, RED, (0.5, 0.5))],
+        [standing(2, "a", start, start + 5, RED, where)],
     )
     assert same(found, 1, 2) is joined
 
@@ -151,8 +155,10 @@ def test_colours_alone_must_agree_more_across_cameras_than_in_one() -> None:
         LINKED, [seen(1, "a", 0, 10, RED)], [seen(2, "b", 25, 35, dull)]
     )
     assert not same(linked, 1, 2)
-    again = replace(walked(2, "a", 11, 15, (0.52, 0.5)), descriptor=dull)
-    reappeared = identities(Topology(), [walked(1, "a", 0, 10, (0.5, 0.5))], [again])
+    again = replace(standing(2, "a", 11, 15, RED, (0.52, 0.5)), descriptor=dull)
+    reappeared = identities(
+        Topology(), [standing(1, "a", 0, 10, RED, (0.5, 0.5))], [again]
+    )
     assert same(reappeared, 1, 2)
 
 
@@ -168,15 +174,15 @@ def test_whoever_comes_in_where_a_track_walked_out_is_someone_else(
 ) -> None:
     # Dressed alike, the second comes in 1 s later where the first was last:
     # seen again after a moment hidden, unless the first walked out of view.
-    gone = replace(walked(1, "a", 0, 10, (0.99, 0.5)), exited=exited)
-    found = identities(Topology(), [gone], [walked(2, "a", 11, 15, (0.98, 0.5))])
+    gone = replace(standing(1, "a", 0, 10, RED, (0.99, 0.5)), exited=exited)
+    found = identities(Topology(), [gone], [standing(2, "a", 11, 15, RED, (0.98, 0.5))])
     assert same(found, 1, 2) is joined
 
 
 def test_reappearing_can_be_turned_off() -> None:
     resolver = IdentityResolver(Topology(), IdentitySettings(reappear_max_s=None))
-    first = resolver.resolve([walked(1, "a", 0, 10, (0.5, 0.5))])
-    again = resolver.resolve([walked(2, "a", 11, 15, (0.5, 0.5))])
+    first = resolver.resolve([standing(1, "a", 0, 10, RED, (0.5, 0.5))])
+    again = resolver.resolve([standing(2, "a", 11, 15, RED, (0.5, 0.5))])
     assert first[0].identity != again[0].identity
 
 
@@ -272,20 +278,6 @@ ON_GROUND = Topology.model_validate(
         ]
     }
 )
-
-
-def standing(
-    key: int,
-    camera: str,
-    start: float,
-    end: float,
-    colours: np.ndarray,
-    where: tuple[float, float],
-) -> TrackSummary:
-    """Someone standing at ``where`` (normalised), their feet seen twice a second."""
-    times = np.arange(start, end + 0.01, 0.5)
-    path = tuple(((T0 + timedelta(seconds=t)).timestamp(), *where) for t in times)
-    return replace(seen(key, camera, start, end, colours), path=path)
 
 
 @pytest.mark.parametrize(
